@@ -1,0 +1,63 @@
+using Trellis.Proxy.Transport;
+
+namespace Trellis.Proxy.Metrics;
+
+/// <summary>
+/// The proxy's metric families, named and labelled as the Linkerd proxy's so dashboards and
+/// PromQL habits carry over (DESIGN.md, "Contracts worth keeping stable").
+/// </summary>
+public sealed class ProxyMetrics
+{
+    /// <summary>Linkerd's latency buckets, in milliseconds.</summary>
+    internal static readonly double[] LatencyBucketsMs =
+        [1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000];
+
+    public ProxyMetrics(MetricsRegistry registry)
+    {
+        Registry = registry;
+        RequestTotal = registry.Counter("request_total", "Total count of HTTP requests.", "direction", "authority", "tls");
+        ResponseTotal = registry.Counter(
+            "response_total", "Total count of HTTP responses.", "direction", "authority", "tls", "status_code", "classification", "grpc_status");
+        ResponseLatencyMs = registry.Histogram(
+            "response_latency_ms", "Elapsed times between a request's headers being received and its response stream completing.",
+            LatencyBucketsMs, "direction", "authority", "tls", "status_code", "classification", "grpc_status");
+        TcpOpenTotal = registry.Counter("tcp_open_total", "Total count of opened connections.", "direction", "peer", "tls");
+        TcpCloseTotal = registry.Counter("tcp_close_total", "Total count of closed connections.", "direction", "peer", "tls", "errno");
+        TcpOpenConnections = registry.Gauge("tcp_open_connections", "Number of currently-open connections.", "direction", "peer", "tls");
+        TcpReadBytesTotal = registry.Counter("tcp_read_bytes_total", "Total count of bytes read from peers.", "direction", "peer", "tls");
+        TcpWriteBytesTotal = registry.Counter("tcp_write_bytes_total", "Total count of bytes written to peers.", "direction", "peer", "tls");
+    }
+
+    public MetricsRegistry Registry { get; }
+
+    public CounterFamily RequestTotal { get; }
+
+    public CounterFamily ResponseTotal { get; }
+
+    public HistogramFamily ResponseLatencyMs { get; }
+
+    public CounterFamily TcpOpenTotal { get; }
+
+    public CounterFamily TcpCloseTotal { get; }
+
+    public GaugeFamily TcpOpenConnections { get; }
+
+    public CounterFamily TcpReadBytesTotal { get; }
+
+    public CounterFamily TcpWriteBytesTotal { get; }
+
+    /// <summary>Binds the series of one HTTP authority, to be kept by the caller.</summary>
+    public HttpRouteMetrics ForHttp(TrafficDirection direction, string authority, bool tls) =>
+        new(this, direction.Label(), authority, tls ? "true" : "false");
+
+    /// <summary>Binds the connection-level series of one side and peer.</summary>
+    public TcpMetrics ForTcp(TrafficDirection direction, TcpPeer peer, bool tls) =>
+        new(this, direction.Label(), peer == TcpPeer.Source ? "src" : "dst", tls ? "true" : "false");
+}
+
+/// <summary>Which end of a proxied connection: the client (src) or the upstream (dst).</summary>
+public enum TcpPeer
+{
+    Source,
+    Destination,
+}
