@@ -36,6 +36,9 @@ public sealed class ProxyConnection
     /// <summary>Set by the detection layer.</summary>
     public DetectedProtocol Protocol { get; set; } = DetectedProtocol.Unknown;
 
+    /// <summary>Set by the TLS layer when it terminated mesh mTLS on this connection.</summary>
+    public ConnectionTls Tls { get; set; } = ConnectionTls.None;
+
     /// <summary>Signalled when the client goes away.</summary>
     public CancellationToken Closed => Context.ConnectionClosed;
 }
