@@ -1,0 +1,53 @@
+using Grpc.Core;
+using Trellis.Api.Destination.V1;
+using Trellis.Controller.Registry;
+
+namespace Trellis.Controller.Destination;
+
+/// <summary>
+/// The destination API: one long-lived stream per destination a proxy sends to. Sends the full
+/// set first, then only deltas as the registry changes, until the proxy hangs up.
+/// </summary>
+public sealed class DestinationService : Api.Destination.V1.Destination.DestinationBase
+{
+    private readonly IWorkloadRegistry _registry;
+    private readonly string _clusterDomain;
+
+    /// <summary>Creates the service over <paramref name="registry"/>.</summary>
+    public DestinationService(IWorkloadRegistry registry, ControllerOptions options)
+    {
+        _registry = registry;
+        _clusterDomain = options.ClusterDomain;
+    }
+
+    /// <inheritdoc/>
+    public override async Task Get(GetDestination request, IServerStreamWriter<Update> responseStream, ServerCallContext context)
+    {
+        if (!DestinationPath.TryParse(request.Path, _clusterDomain, out var path, out var error))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, error));
+        }
+
+        DestinationView? previous = null;
+        var cancellation = context.CancellationToken;
+        while (!cancellation.IsCancellationRequested)
+        {
+            var snapshot = _registry.Snapshot;
+            var current = EndpointTranslator.Resolve(snapshot, path!);
+            foreach (var update in EndpointTranslator.Diff(previous, current))
+            {
+                await responseStream.WriteAsync(update, cancellation);
+            }
+
+            previous = current;
+            try
+            {
+                await _registry.WaitForChangeAsync(snapshot.Version, cancellation);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}
