@@ -78,6 +78,26 @@ public sealed partial class ProxyProcess : IAsyncDisposable
         return proxy;
     }
 
+    /// <summary>
+    /// Waits until the log contains <paramref name="text"/>: the proxy logs from a background
+    /// queue, so a line may land just after the effect a test observed.
+    /// </summary>
+    public async Task<bool> WaitForLogAsync(string text, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!Log.Contains(text, StringComparison.Ordinal))
+        {
+            if (deadline.Elapsed > timeout)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
+
     /// <summary>Sends SIGTERM and waits for the exit code.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 using Trellis.Proxy.Admin;
 using Trellis.Proxy.Configuration;
@@ -36,19 +35,16 @@ public sealed partial class ProxyHost : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("trellis.proxy");
         Metrics = new ProxyMetrics(new MetricsRegistry());
 
-        var sockets = new SocketConnectionContextFactory(
-            new SocketConnectionFactoryOptions { WaitForDataBeforeAllocatingBuffer = true },
-            loggerFactory.CreateLogger("trellis.proxy.sockets"));
-        var dialer = new SocketUpstreamConnector(sockets, options.ConnectTimeout);
+        var dialer = new SocketUpstreamConnector(options.ConnectTimeout);
         var resolver = new TargetAddressResolver();
 
         var outbound = Components(TrafficDirection.Outbound, resolver, dialer, loggerFactory);
         var inbound = Components(TrafficDirection.Inbound, resolver, dialer, loggerFactory);
 
         _outbound = new ProxyListener(
-            options.OutboundListen, TrafficDirection.Outbound, sockets, OutboundTarget, OutboundStack.Build(outbound), _tracker, _logger);
+            options.OutboundListen, TrafficDirection.Outbound, OutboundTarget, OutboundStack.Build(outbound), _tracker, _logger);
         _inbound = new ProxyListener(
-            options.InboundListen, TrafficDirection.Inbound, sockets, InboundTarget, InboundStack.Build(inbound), _tracker, _logger);
+            options.InboundListen, TrafficDirection.Inbound, InboundTarget, InboundStack.Build(inbound), _tracker, _logger);
         _admin = new AdminServer(options.AdminListen, new AdminApplication(Metrics.Registry, _state, RequestShutdown), loggerFactory);
     }
 

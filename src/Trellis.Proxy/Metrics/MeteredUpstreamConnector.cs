@@ -24,8 +24,7 @@ public sealed class MeteredUpstreamConnector : IUpstreamConnector
         var connection = await _inner.ConnectAsync(endpoint, cancellationToken);
         connection.Transport = new CountingDuplexPipe(connection.Transport, _tcp.ReadBytes, _tcp.WriteBytes);
         _tcp.ConnectionOpened();
-        // Kestrel's socket connection signals this once both its loops have stopped, which
-        // happens on every path, including DisposeAsync.
+        // SocketConnection signals this when it is disposed, aborted or reset: every way it ends.
         connection.ConnectionClosed.Register(static state => ((TcpMetrics)state!).ConnectionClosed(string.Empty), _tcp);
         return connection;
     }

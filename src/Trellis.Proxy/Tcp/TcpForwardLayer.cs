@@ -25,11 +25,13 @@ public sealed partial class TcpForwardLayer
 
     public async Task InvokeAsync(ProxyConnection connection)
     {
-        var endpoint = await _resolver.ResolveAsync(connection, authority: null, connection.Closed);
+        // Not connection.Closed: Kestrel fires it on the client's FIN, and a half-closed
+        // opaque client (send, shut down writing, read the answer) is still a live client.
+        var endpoint = await _resolver.ResolveAsync(connection, authority: null, CancellationToken.None);
         ConnectionContext upstream;
         try
         {
-            upstream = await _connector.ConnectAsync(endpoint.Address, connection.Closed);
+            upstream = await _connector.ConnectAsync(endpoint.Address, CancellationToken.None);
         }
         catch (UpstreamConnectException e)
         {
@@ -42,7 +44,7 @@ public sealed partial class TcpForwardLayer
         {
             try
             {
-                await PipeCopy.BidirectionalAsync(connection.Transport, upstream.Transport, connection.Closed);
+                await PipeCopy.BidirectionalAsync(connection.Transport, upstream.Transport, CancellationToken.None);
             }
             catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionResetException or ConnectionAbortedException)
             {
