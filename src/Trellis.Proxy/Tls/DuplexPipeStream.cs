@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Trellis.Proxy.Tls;
 
@@ -36,6 +37,8 @@ internal sealed class DuplexPipeStream : Stream
         set => throw new NotSupportedException();
     }
 
+    // Pooled builders: a read or write that waits on the socket then allocates no state machine box.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         var result = await _input.ReadAsync(cancellationToken);
@@ -69,6 +72,7 @@ internal sealed class DuplexPipeStream : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         var flush = await _output.WriteAsync(source, cancellationToken);
