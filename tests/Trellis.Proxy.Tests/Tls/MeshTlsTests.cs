@@ -308,7 +308,8 @@ public sealed class MeshTlsTests
         _echoed = counted;
         try
         {
-            await PipeCopy.OneWayAsync(connection.Transport.Input, connection.Transport.Output, counted, CancellationToken.None);
+            var metered = new CountingDuplexPipe(connection.Transport, counted, _metrics.Registry.Counter("test_echo_written", "Bytes echoed back.").WithLabels());
+            await PipeCopy.OneWayAsync(metered.Input, metered.Output, CancellationToken.None);
         }
         catch (Exception e) when (e is IOException or AuthenticationException)
         {
