@@ -66,6 +66,13 @@ internal sealed partial class Http1Session
             }
 
             _upstream = upstream;
+            if (_clientGone)
+            {
+                // Closed while dialling; OnClientClosed found no upstream to stop.
+                DropUpstream(abort: true);
+                RecordResponse(0);
+                return false;
+            }
 
             // A pooled connection can be closed by the server's idle timer just as it is reused:
             // the request then never reached the application. A bodyless request is still held

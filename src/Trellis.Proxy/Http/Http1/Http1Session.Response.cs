@@ -57,6 +57,12 @@ internal sealed partial class Http1Session
                     }
 
                     buffer = result.Buffer;
+                    if (result.IsCanceled && _clientGone)
+                    {
+                        input.AdvanceTo(buffer.Start);
+                        return ResponseHeadOutcome.ClientGone;
+                    }
+
                     if (result.IsCanceled && _requestBodyOutcome is (int)Http1BodyResult.SourceEnded or (int)Http1BodyResult.Malformed)
                     {
                         input.AdvanceTo(buffer.Start);

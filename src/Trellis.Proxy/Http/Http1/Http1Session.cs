@@ -37,6 +37,8 @@ internal sealed partial class Http1Session
     private Http1EndpointPool? _endpointPool;
     private CancellationTokenSource? _headTimeout;
     private CancellationTokenRegistration _drainRegistration;
+    private CancellationTokenRegistration _closedRegistration;
+    private volatile bool _clientGone;
 
     // The request in flight.
     private ReadOnlyMemory<byte> _requestHead;
@@ -65,6 +67,7 @@ internal sealed partial class Http1Session
     {
         // Wakes an idle keep-alive connection waiting for its next request so a drain can close it.
         _drainRegistration = _context.Draining.UnsafeRegister(static state => ((PipeReader)state!).CancelPendingRead(), _clientInput);
+        _closedRegistration = _connection.Closed.UnsafeRegister(static state => ((Http1Session)state!).OnClientClosed(), this);
         try
         {
             while (await ServeRequestAsync())
@@ -87,8 +90,23 @@ internal sealed partial class Http1Session
 
             _headTimeout?.Dispose();
             _drainRegistration.Dispose();
+            _closedRegistration.Dispose();
             await _clientOutput.CompleteAsync();
             await _clientInput.CompleteAsync();
+        }
+    }
+
+    /// <summary>
+    /// The client went away (the transport saw it close): stop waiting on the upstream so the
+    /// exchange is aborted now rather than when its response would have been written.
+    /// </summary>
+    private void OnClientClosed()
+    {
+        _clientGone = true;
+        var upstream = _upstream;
+        if (upstream is not null)
+        {
+            _responseBody.Abort(upstream.Transport.Input);
         }
     }
 

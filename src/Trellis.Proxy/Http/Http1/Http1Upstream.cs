@@ -10,18 +10,20 @@ internal static class Http1Upstream
     /// connection in the background: disposal waits for the transport to wind down, which the
     /// request path must not wait for.
     /// </summary>
-    public static void Close(ConnectionContext connection)
-    {
-        connection.Transport.Input.Complete();
-        connection.Transport.Output.Complete();
-        _ = DisposeAsync(connection);
-    }
+    public static void Close(ConnectionContext connection) => Close(connection, null);
 
-    /// <summary>Closes abruptly: the exchange broke mid-way, so unsent bytes are worthless.</summary>
-    public static void Abort(ConnectionContext connection)
+    /// <summary>
+    /// Closes after a broken exchange. The pipes are completed with an error rather than calling
+    /// <see cref="ConnectionContext.Abort()"/>: some contexts (DefaultConnectionContext) cancel
+    /// their closed-token on the thread pool after Abort, racing the disposal that follows.
+    /// </summary>
+    public static void Abort(ConnectionContext connection) => Close(connection, new ConnectionAbortedException("HTTP/1 exchange aborted"));
+
+    private static void Close(ConnectionContext connection, Exception? error)
     {
-        connection.Abort(new ConnectionAbortedException("HTTP/1 exchange aborted"));
-        Close(connection);
+        connection.Transport.Input.Complete(error);
+        connection.Transport.Output.Complete(error);
+        _ = DisposeAsync(connection);
     }
 
     private static async Task DisposeAsync(ConnectionContext connection)
