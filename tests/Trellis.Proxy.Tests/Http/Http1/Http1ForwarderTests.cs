@@ -219,6 +219,7 @@ public class Http1ForwarderTests
             "HTTP/1.1 502 Bad Gateway\r\ntrellis-proxy-error: connection refused\r\ncontent-length: 19\r\nConnection: keep-alive\r\n\r\n",
             head);
         Assert.Equal("connection refused\n", body);
+        Assert.Contains(harness.Logger.Entries, entry => entry.Id.Id == 101 && entry.Message.Contains("connection refused", StringComparison.Ordinal));
 
         client.Complete();
         await served.WaitAsync(Bound);

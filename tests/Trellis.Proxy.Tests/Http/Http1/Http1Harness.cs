@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Trellis.Proxy.Discovery;
 using Trellis.Proxy.Http.Http1;
@@ -20,10 +19,12 @@ internal sealed class Http1Harness : IAsyncDisposable
     {
         Metrics = new ProxyMetrics(new MetricsRegistry());
         Forwarder = new Http1Forwarder(
-            new TargetAddressResolver(), Connector, Metrics, options ?? new Http1Options(), Time, NullLogger.Instance, _draining.Token);
+            new TargetAddressResolver(), Connector, Metrics, options ?? new Http1Options(), Time, Logger, _draining.Token);
     }
 
     public InMemoryUpstreamConnector Connector { get; } = new();
+
+    public RecordingLogger Logger { get; } = new();
 
     public FakeTimeProvider Time { get; } = new();
 
