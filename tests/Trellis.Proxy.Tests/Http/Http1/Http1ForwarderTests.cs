@@ -496,4 +496,112 @@ public class Http1ForwarderTests
         Assert.True(await upstream.ClosedAsync());
         Assert.Equal(0, harness.Forwarder.Pool.IdleCount(Http1Harness.Target));
     }
+
+    [Fact]
+    public async Task ServeAsync_ConnectionNamesFramingField_FramingFieldIsKept()
+    {
+        await using var harness = new Http1Harness();
+        var (client, served) = harness.Connect();
+
+        await client.WriteAsync("POST / HTTP/1.1\r\nHost: a\r\nConnection: Content-Length, Host\r\nContent-Length: 2\r\n\r\nok");
+        var upstream = await harness.Connector.AcceptAsync();
+        Assert.Equal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n", await upstream.ReadHeadAsync());
+        Assert.Equal("ok", await upstream.ReadExactlyAsync(2));
+        await upstream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        await client.ReadHeadAsync();
+
+        client.Complete();
+        await served.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task ServeAsync_PipelinedRequests_AreServedInOrder()
+    {
+        await using var harness = new Http1Harness();
+        var (client, served) = harness.Connect();
+
+        await client.WriteAsync("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: b\r\n\r\n");
+        var upstream = await harness.Connector.AcceptAsync();
+        Assert.Equal("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n", await upstream.ReadHeadAsync());
+        await upstream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1");
+        Assert.Equal("1", (await client.ReadMessageAsync()).Body);
+        Assert.Equal("GET /2 HTTP/1.1\r\nHost: b\r\n\r\n", await upstream.ReadHeadAsync());
+        await upstream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2");
+        Assert.Equal("2", (await client.ReadMessageAsync()).Body);
+
+        client.Complete();
+        await served.WaitAsync(Bound);
+        var metrics = harness.Metrics.Registry.Render();
+        Assert.Contains("request_total{direction=\"outbound\",authority=\"a\",tls=\"false\"} 1", metrics);
+        Assert.Contains("request_total{direction=\"outbound\",authority=\"b\",tls=\"false\"} 1", metrics);
+    }
+
+    [Fact]
+    public async Task ServeAsync_UpstreamAsksToClose_ConnectionIsNotPooled()
+    {
+        await using var harness = new Http1Harness();
+        var (client, served) = harness.Connect();
+
+        await client.WriteAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        var upstream = await harness.Connector.AcceptAsync();
+        await upstream.ReadHeadAsync();
+        await upstream.WriteAsync("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+
+        // The client connection stays up: the response was delimited by its Content-Length.
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", await client.ReadHeadAsync());
+        Assert.True(await upstream.ClosedAsync());
+        Assert.Equal(0, harness.Forwarder.Pool.IdleCount(Http1Harness.Target));
+
+        client.Complete();
+        await served.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task ServeAsync_InterimResponseToHttp10Client_IsNotForwarded()
+    {
+        await using var harness = new Http1Harness();
+        var (client, served) = harness.Connect();
+
+        await client.WriteAsync("GET / HTTP/1.0\r\n\r\n");
+        var upstream = await harness.Connector.AcceptAsync();
+        await upstream.ReadHeadAsync();
+        await upstream.WriteAsync("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", await client.ReadToEndAsync());
+        await served.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task ServeAsync_101WithoutUpgradeRequest_Answers502()
+    {
+        await using var harness = new Http1Harness();
+        var (client, served) = harness.Connect();
+
+        await client.WriteAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        var upstream = await harness.Connector.AcceptAsync();
+        await upstream.ReadHeadAsync();
+        await upstream.WriteAsync("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n");
+
+        var (head, _) = await client.ReadMessageAsync();
+        Assert.Contains("trellis-proxy-error: upstream protocol error\r\n", head);
+        client.Complete();
+        await served.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task ServeAsync_UpstreamFinalResponseBeforeExpectedBody_ClosesClientAfterResponse()
+    {
+        await using var harness = new Http1Harness();
+        var (client, served) = harness.Connect();
+
+        await client.WriteAsync("PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+        var upstream = await harness.Connector.AcceptAsync();
+        await upstream.ReadHeadAsync();
+        await upstream.WriteAsync("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n");
+
+        // The body was never sent, so where the next request would start is unknown: close.
+        Assert.Equal("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", await client.ReadToEndAsync());
+        await served.WaitAsync(Bound);
+        Assert.Equal(0, harness.Forwarder.Pool.IdleCount(Http1Harness.Target));
+    }
 }
