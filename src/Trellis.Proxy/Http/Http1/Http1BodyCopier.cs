@@ -32,11 +32,15 @@ internal sealed class Http1BodyCopier
         Error = Http1ParseError.None;
     }
 
-    /// <summary>Asks a running copy to stop: it returns <see cref="Http1BodyResult.Aborted"/> at its next read.</summary>
-    public void Abort(PipeReader source)
+    /// <summary>
+    /// Asks a running copy to stop, from any thread: it returns <see cref="Http1BodyResult.Aborted"/>
+    /// whether it is waiting to read (sender idle) or to flush (receiver not reading).
+    /// </summary>
+    public void Abort(PipeReader source, PipeWriter? destination)
     {
         _aborted = true;
         source.CancelPendingRead();
+        destination?.CancelPendingFlush();
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -103,6 +107,11 @@ internal sealed class Http1BodyCopier
             if (!await TryFlushAsync(destination))
             {
                 return Http1BodyResult.DestinationGone;
+            }
+
+            if (_aborted)
+            {
+                return Http1BodyResult.Aborted;
             }
 
             if (done)

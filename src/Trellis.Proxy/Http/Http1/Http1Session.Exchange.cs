@@ -80,6 +80,10 @@ internal sealed partial class Http1Session
             // A request whose body has started to stream cannot be replayed (bodies are never
             // buffered), so it is not retried.
             var canRetry = reused && !hasBody && attempt == 0;
+
+            // Started before the head is written, so the wait covers sending it and any body
+            // stalled on the upstream, not only the time after the last byte went out.
+            var timeout = StartHeadTimer();
             WriteRequestHead(upstream.Transport.Output);
             if (!await TryFlushAsync(upstream.Transport.Output))
             {
@@ -103,7 +107,7 @@ internal sealed partial class Http1Session
 #pragma warning restore CA2012
             }
 
-            outcome = await ReadResponseHeadAsync(upstream.Transport.Input);
+            outcome = await ReadResponseHeadAsync(upstream.Transport.Input, timeout);
             if (outcome == ResponseHeadOutcome.ClosedBeforeResponse && canRetry)
             {
                 DropUpstream(abort: true);
@@ -124,6 +128,7 @@ internal sealed partial class Http1Session
             case ResponseHeadOutcome.RequestBodyFailed:
                 return await RequestBodyFailedAsync();
             case ResponseHeadOutcome.ClientGone:
+                await FinishRequestBodyAsync(stop: true);
                 DropUpstream(abort: true);
                 RecordResponse(0);
                 return false;
@@ -152,7 +157,7 @@ internal sealed partial class Http1Session
         {
             // The client went away or broke the framing mid-body: the upstream holds half a
             // request, so stop waiting on its response.
-            _responseBody.Abort(upstream.Transport.Input);
+            _responseBody.Abort(upstream.Transport.Input, _clientOutput);
         }
     }
 
@@ -166,7 +171,7 @@ internal sealed partial class Http1Session
 
         if (stop && _requestBodyOutcome == BodyRunning)
         {
-            _requestBody.Abort(_clientInput);
+            _requestBody.Abort(_clientInput, _upstream?.Transport.Output);
         }
 
         await _requestBodyCopy;
@@ -177,9 +182,10 @@ internal sealed partial class Http1Session
     /// <summary>Answers with the proxy's own 502/504 after an upstream failure.</summary>
     private async ValueTask<bool> FailAsync(ProxyError error, IPEndPoint? endpoint)
     {
-        DropUpstream(abort: true);
+        // The body copy writes to the upstream: stop it before the upstream's pipes are completed.
         var bodyStarted = _requestBodyOutcome == BodyRunning && !_requestHeadHeld;
         var body = bodyStarted ? await FinishRequestBodyAsync(stop: true) : (Http1BodyResult)_requestBodyOutcome;
+        DropUpstream(abort: true);
         ReleaseRequestHead();
 
         // An unread (or half-read) body leaves the client pipe mid-message: close after answering.
@@ -192,8 +198,8 @@ internal sealed partial class Http1Session
 
     private async ValueTask<bool> RequestBodyFailedAsync()
     {
-        DropUpstream(abort: true);
         var body = await FinishRequestBodyAsync(stop: true);
+        DropUpstream(abort: true);
         RecordResponse(0);
         if (body == Http1BodyResult.Malformed)
         {

@@ -29,9 +29,8 @@ internal sealed partial class Http1Session
     /// and leaves it parsed in <see cref="_response"/>, not yet consumed from the upstream pipe.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ResponseHeadOutcome> ReadResponseHeadAsync(PipeReader input)
+    private async ValueTask<ResponseHeadOutcome> ReadResponseHeadAsync(PipeReader input, CancellationToken timeout)
     {
-        var timeout = StartHeadTimer();
         var responded = false;
         try
         {
@@ -247,6 +246,8 @@ internal sealed partial class Http1Session
             return CancellationToken.None;
         }
 
+        // A timer left running by an exchange that failed before its head was read is reset here.
+        StopHeadTimer();
         _headTimeout ??= new CancellationTokenSource(Timeout.InfiniteTimeSpan, _context.Time);
         _headTimeout.CancelAfter(_options.ResponseHeadersTimeout);
         return _headTimeout.Token;

@@ -106,7 +106,7 @@ internal sealed partial class Http1Session
         var upstream = _upstream;
         if (upstream is not null)
         {
-            _responseBody.Abort(upstream.Transport.Input);
+            _responseBody.Abort(upstream.Transport.Input, _clientOutput);
         }
     }
 

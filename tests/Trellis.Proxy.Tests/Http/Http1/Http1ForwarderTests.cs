@@ -604,4 +604,24 @@ public class Http1ForwarderTests
         await served.WaitAsync(Bound);
         Assert.Equal(0, harness.Forwarder.Pool.IdleCount(Http1Harness.Target));
     }
+
+    [Fact]
+    public async Task ServeAsync_ResponseTimeoutWhileBodyBlockedOnUpstream_Answers504AndCloses()
+    {
+        await using var harness = new Http1Harness(new Http1Options { ResponseHeadersTimeout = TimeSpan.FromSeconds(5) });
+        var (client, served) = harness.Connect();
+
+        // The upstream reads nothing, so the body copy stalls on backpressure mid-body.
+        var sending = client.WriteAsync("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n" + new string('x', 1_000_000));
+        var upstream = await harness.Connector.AcceptAsync();
+        await upstream.ReadHeadAsync();
+        harness.Time.Advance(TimeSpan.FromSeconds(6));
+
+        var all = await client.ReadToEndAsync();
+        Assert.StartsWith("HTTP/1.1 504 Gateway Timeout\r\n", all);
+        Assert.Contains("Connection: close\r\n", all);
+        await served.WaitAsync(Bound);
+        await sending.WaitAsync(Bound);
+        Assert.True(await upstream.ClosedAsync());
+    }
 }
