@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Trellis.Proxy.Discovery;
 using Trellis.Proxy.Metrics;
@@ -14,4 +15,14 @@ internal sealed record Http1ForwarderContext(
     TimeProvider Time,
     ILogger Logger,
     Http1UpstreamPool Pool,
-    CancellationToken Draining);
+    CancellationToken Draining)
+{
+    private readonly ConcurrentDictionary<(TrafficDirection, string, bool), HttpRouteMetrics> _routes = new();
+
+    /// <summary>
+    /// Bound route metrics, shared across connections so a connection-per-request client does
+    /// not bind (and allocate) the same series again for every connection.
+    /// </summary>
+    public HttpRouteMetrics RouteMetrics(TrafficDirection direction, string authority, bool tls) =>
+        _routes.GetOrAdd((direction, authority, tls), static (key, metrics) => metrics.ForHttp(key.Item1, key.Item2, key.Item3), Metrics);
+}
