@@ -28,6 +28,7 @@ public sealed class Http1Forwarder : IAsyncDisposable
         ILogger logger,
         CancellationToken draining)
     {
+        options.Validate();
         _context = new Http1ForwarderContext(
             resolver,
             connector,

@@ -29,4 +29,29 @@ public sealed class Http1Options
 
     /// <summary>How long an idle upstream connection is kept before it is closed.</summary>
     public TimeSpan UpstreamIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Refuses limits that would make the forwarder reject everything or bound nothing.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is out of range.</exception>
+    public void Validate()
+    {
+        Require(MaxRequestLineBytes >= 16, nameof(MaxRequestLineBytes), MaxRequestLineBytes);
+        Require(MaxRequestHeadBytes >= MaxRequestLineBytes, nameof(MaxRequestHeadBytes), MaxRequestHeadBytes);
+        Require(MaxHeaderCount >= 1, nameof(MaxHeaderCount), MaxHeaderCount);
+        Require(MaxResponseHeadBytes >= 16, nameof(MaxResponseHeadBytes), MaxResponseHeadBytes);
+        Require(MaxChunkLineBytes >= 3, nameof(MaxChunkLineBytes), MaxChunkLineBytes);
+        Require(MaxIdleConnectionsPerEndpoint >= 0, nameof(MaxIdleConnectionsPerEndpoint), MaxIdleConnectionsPerEndpoint);
+        Require(
+            ResponseHeadersTimeout == Timeout.InfiniteTimeSpan || ResponseHeadersTimeout > TimeSpan.Zero,
+            nameof(ResponseHeadersTimeout),
+            ResponseHeadersTimeout);
+        Require(UpstreamIdleTimeout > TimeSpan.Zero, nameof(UpstreamIdleTimeout), UpstreamIdleTimeout);
+    }
+
+    private static void Require<T>(bool condition, string name, T value)
+    {
+        if (!condition)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"Http1Options.{name} is out of range.");
+        }
+    }
 }

@@ -444,7 +444,7 @@ public class Http1ForwarderTests
     [Fact]
     public async Task ServeAsync_OversizedHead_Answers431()
     {
-        await using var harness = new Http1Harness(new Http1Options { MaxRequestHeadBytes = 1024 });
+        await using var harness = new Http1Harness(new Http1Options { MaxRequestHeadBytes = 1024, MaxRequestLineBytes = 512 });
         var (client, served) = harness.Connect();
 
         await client.WriteAsync("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + new string('a', 2000));
