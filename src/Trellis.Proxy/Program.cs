@@ -1,1 +1,47 @@
-return 0;
+using System.CommandLine;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Trellis.Proxy.Configuration;
+using Trellis.Proxy.Hosting;
+
+var level = ProxyLogging.ParseLevel(Environment.GetEnvironmentVariable(ProxyLogging.LevelVariable));
+if (level is null)
+{
+    await Console.Error.WriteLineAsync($"trellis-proxy: {ProxyLogging.LevelVariable} must be one of error, warn, info, debug, trace, off");
+    return 2;
+}
+
+var json = string.Equals(Environment.GetEnvironmentVariable(ProxyLogging.FormatVariable), "json", StringComparison.OrdinalIgnoreCase);
+
+var command = ProxyCommandLine.Create(async (options, cancellationToken) =>
+{
+    using var loggerFactory = ProxyLogging.Create(level.Value, json);
+    ProxyHost host;
+    try
+    {
+        host = new ProxyHost(options, loggerFactory, TimeProvider.System);
+        await host.StartAsync(cancellationToken);
+    }
+    catch (Exception e) when (e is SocketException or IOException)
+    {
+        await Console.Error.WriteLineAsync($"trellis-proxy: cannot listen: {e.Message}");
+        return 1;
+    }
+
+    await using var running = host;
+
+    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Shutdown);
+    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Shutdown);
+    await host.ShutdownRequested;
+    await host.StopAsync();
+    return 0;
+
+    void Shutdown(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        host.RequestShutdown();
+    }
+});
+
+// Signals are the host's to handle (drain, then exit 0), not the parser's: no termination timeout.
+return await command.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

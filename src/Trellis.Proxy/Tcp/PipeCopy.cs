@@ -1,13 +1,13 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using Trellis.Proxy.Metrics;
 
 namespace Trellis.Proxy.Tcp;
 
 /// <summary>
 /// Moves bytes between two connections' pipes, both ways, until each side has finished
 /// sending: the opaque TCP path, and HTTP upgrades once the 101 has been passed on.
-/// Buffers pass from reader to writer without copying into an intermediate array.
+/// Buffers pass from reader to writer without copying into an intermediate array; bytes are
+/// counted by the metered pipes underneath, not here.
 /// </summary>
 public static class PipeCopy
 {
@@ -17,10 +17,10 @@ public static class PipeCopy
     /// either direction tears both down.
     /// </summary>
     public static async Task BidirectionalAsync(
-        IDuplexPipe client, IDuplexPipe upstream, Counter? clientBytes, Counter? upstreamBytes, CancellationToken cancellationToken)
+        IDuplexPipe client, IDuplexPipe upstream, CancellationToken cancellationToken)
     {
-        var toUpstream = OneWayAsync(client.Input, upstream.Output, clientBytes, cancellationToken);
-        var toClient = OneWayAsync(upstream.Input, client.Output, upstreamBytes, cancellationToken);
+        var toUpstream = OneWayAsync(client.Input, upstream.Output, cancellationToken);
+        var toClient = OneWayAsync(upstream.Input, client.Output, cancellationToken);
         var first = await Task.WhenAny(toUpstream, toClient);
         if (first.IsFaulted)
         {
@@ -33,14 +33,19 @@ public static class PipeCopy
     }
 
     /// <summary>Copies until the reader completes, then completes the writer (a FIN).</summary>
-    public static async Task OneWayAsync(PipeReader reader, PipeWriter writer, Counter? bytes, CancellationToken cancellationToken)
+    public static async Task OneWayAsync(PipeReader reader, PipeWriter writer, CancellationToken cancellationToken)
     {
         Exception? error = null;
         try
         {
             while (true)
             {
-                var result = await reader.ReadAsync(cancellationToken);
+                // TryRead first: bytes left unconsumed by a reader before us (detection that
+                // timed out via a cancelled read) are there but do not wake ReadAsync.
+                if (!reader.TryRead(out var result))
+                {
+                    result = await reader.ReadAsync(cancellationToken);
+                }
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
@@ -48,8 +53,6 @@ public static class PipeCopy
                     {
                         writer.Write(segment.Span);
                     }
-
-                    bytes?.Add(buffer.Length);
                 }
 
                 reader.AdvanceTo(buffer.End);

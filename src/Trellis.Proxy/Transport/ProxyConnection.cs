@@ -39,7 +39,11 @@ public sealed class ProxyConnection
     /// <summary>Set by the TLS layer when it terminated mesh mTLS on this connection.</summary>
     public ConnectionTls Tls { get; set; } = ConnectionTls.None;
 
-    /// <summary>Signalled when the client goes away.</summary>
+    /// <summary>
+    /// Signalled when the client's side of the stream ends. Kestrel fires it on a FIN too, so
+    /// a half-closed client counts as gone: opaque forwarding, where half-close is normal,
+    /// must not cancel on it.
+    /// </summary>
     public CancellationToken Closed => Context.ConnectionClosed;
 }
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
 
 namespace Trellis.Proxy.Transport;
@@ -13,7 +12,6 @@ namespace Trellis.Proxy.Transport;
 public sealed partial class ProxyListener : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly SocketConnectionContextFactory _factory;
     private readonly TrafficDirection _direction;
     private readonly Func<Socket, IPEndPoint?> _resolveTarget;
     private readonly ProxyConnectionHandler _stack;
@@ -25,14 +23,12 @@ public sealed partial class ProxyListener : IAsyncDisposable
     public ProxyListener(
         IPEndPoint endpoint,
         TrafficDirection direction,
-        SocketConnectionContextFactory factory,
         Func<Socket, IPEndPoint?> resolveTarget,
         ProxyConnectionHandler stack,
         ConnectionTracker tracker,
         ILogger logger)
     {
         _direction = direction;
-        _factory = factory;
         _resolveTarget = resolveTarget;
         _stack = stack;
         _tracker = tracker;
@@ -105,7 +101,7 @@ public sealed partial class ProxyListener : IAsyncDisposable
             return;
         }
 
-        var context = _factory.Create(socket);
+        var context = SocketConnection.Start(socket);
         var connection = new ProxyConnection(context, _direction, target);
         using var tracked = _tracker.Track(connection);
         try

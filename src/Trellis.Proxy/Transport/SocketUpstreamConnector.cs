@@ -1,22 +1,19 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace Trellis.Proxy.Transport;
 
 /// <summary>
-/// Dials plain TCP and wraps the socket in Kestrel's socket pipes, so upstream and downstream
-/// connections share one transport, one memory pool and one scheduling mode.
+/// Dials plain TCP and wraps the socket in the same pipes as accepted connections, so both
+/// ends of a forwarded exchange share one transport and one scheduling mode.
 /// </summary>
 public sealed class SocketUpstreamConnector : IUpstreamConnector
 {
-    private readonly SocketConnectionContextFactory _factory;
     private readonly TimeSpan _connectTimeout;
 
-    public SocketUpstreamConnector(SocketConnectionContextFactory factory, TimeSpan connectTimeout)
+    public SocketUpstreamConnector(TimeSpan connectTimeout)
     {
-        _factory = factory;
         _connectTimeout = connectTimeout;
     }
 
@@ -51,6 +48,6 @@ public sealed class SocketUpstreamConnector : IUpstreamConnector
             throw;
         }
 
-        return _factory.Create(socket);
+        return SocketConnection.Start(socket);
     }
 }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The main job, until `trellis demo` replaces it: a sample app behind two Trellis proxies
+# (the caller's outbound side and the app's inbound side, as in a meshed call), real requests
+# through them with curl, then what each proxy measured, read from its admin /metrics.
+# Everything listens on 127.0.0.1 only and is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")"
+. scripts/prerequisites.sh
+
+require_dotnet
+export DEBIAN_FRONTEND=noninteractive
+require_packages curl
+
+APP=127.0.0.1:18080
+SERVER_INBOUND=127.0.0.1:14143 SERVER_ADMIN=127.0.0.1:14191
+CLIENT_OUTBOUND=127.0.0.1:24140 CLIENT_ADMIN=127.0.0.1:24191
+for address in $APP $SERVER_INBOUND $SERVER_ADMIN $CLIENT_OUTBOUND $CLIENT_ADMIN 127.0.0.1:14140 127.0.0.1:24143; do
+    if (exec 3<>"/dev/tcp/${address%:*}/${address#*:}") 2>/dev/null; then
+        die "port ${address#*:} on 127.0.0.1 is already in use; stop whatever listens there and run again"
+    fi
+done
+
+echo "==> building the proxy (NativeAOT) and the sample app"
+publish_proxy artifacts/bin
+dotnet publish examples/Trellis.Examples.Hello -c Release -o artifacts/examples/hello --nologo -v quiet -clp:ErrorsOnly \
+    || die "building the sample app failed"
+
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+mkdir -p artifacts/demo
+
+echo "==> starting the sample app on $APP"
+artifacts/examples/hello/hello --urls "http://$APP" >artifacts/demo/app.log 2>&1 &
+pids+=($!)
+
+echo "==> starting the app's proxy: inbound $SERVER_INBOUND -> app $APP"
+TRELLIS_LOG=info artifacts/bin/trellis-proxy --inbound-listen "$SERVER_INBOUND" --inbound-destination "$APP" \
+    --outbound-listen 127.0.0.1:14140 --admin-listen "$SERVER_ADMIN" >artifacts/demo/server-proxy.log 2>&1 &
+pids+=($!)
+
+echo "==> starting the caller's proxy: outbound $CLIENT_OUTBOUND -> $SERVER_INBOUND"
+TRELLIS_LOG=info artifacts/bin/trellis-proxy --outbound-listen "$CLIENT_OUTBOUND" --outbound-destination "$SERVER_INBOUND" \
+    --inbound-listen 127.0.0.1:24143 --admin-listen "$CLIENT_ADMIN" >artifacts/demo/client-proxy.log 2>&1 &
+pids+=($!)
+
+wait_ready() {
+    for _ in $(seq 1 100); do
+        curl -sf "$1" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    die "$2 did not become ready; its log is in artifacts/demo/"
+}
+wait_ready "http://$APP/" "the sample app"
+wait_ready "http://$SERVER_ADMIN/ready" "the app's proxy"
+wait_ready "http://$CLIENT_ADMIN/ready" "the caller's proxy"
+
+echo "==> sending requests through both proxies (curl -> $CLIENT_OUTBOUND -> $SERVER_INBOUND -> app)"
+curl -s "http://$CLIENT_OUTBOUND/"
+for _ in $(seq 1 40); do curl -sf -o /dev/null "http://$CLIENT_OUTBOUND/"; done
+for _ in $(seq 1 5); do curl -s -o /dev/null "http://$CLIENT_OUTBOUND/status/503"; done
+for _ in $(seq 1 3); do curl -s -o /dev/null "http://$CLIENT_OUTBOUND/slow/150"; done
+echo -n "POST /echo answered: "
+curl -s -H 'Expect: 100-continue' --data-binary 'a body, streamed through two proxies' "http://$CLIENT_OUTBOUND/echo"
+echo
+
+show_metrics() {
+    echo
+    echo "==> $1 ($2/metrics)"
+    curl -s "http://$2/metrics" | grep -E '^(request_total|response_total|tcp_open_total|tcp_read_bytes_total)' \
+        | grep -v ' 0$' | sed 's/^/    /'
+}
+show_metrics "the caller's proxy, outbound side" "$CLIENT_ADMIN"
+show_metrics "the app's proxy, inbound side" "$SERVER_ADMIN"
+
+echo
+echo "==> graceful shutdown: POST /shutdown to both proxies"
+curl -s -X POST "http://$CLIENT_ADMIN/shutdown"
+curl -s -X POST "http://$SERVER_ADMIN/shutdown"
+sleep 1
+echo "done. Logs: artifacts/demo/"

@@ -1,0 +1,140 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Net;
+
+namespace Trellis.Proxy.Configuration;
+
+/// <summary>
+/// The proxy's flags. Each flag also reads <c>TRELLIS_PROXY_&lt;FLAG&gt;</c> (upper case,
+/// dashes as underscores) so an injector can configure it by environment; a flag wins.
+/// </summary>
+public static class ProxyCommandLine
+{
+    /// <summary>Linkerd's default opaque ports: SMTP, MySQL, Galera, PostgreSQL, Redis, Elasticsearch, Memcached.</summary>
+    public const string DefaultOpaquePorts = "25,587,3306,4444,5432,6379,9300,11211";
+
+    private static readonly Option<IPEndPoint> OutboundListen = Endpoint("--outbound-listen", "127.0.0.1:4140", "Address for connections the application opens (redirected here by iptables).");
+    private static readonly Option<IPEndPoint> InboundListen = Endpoint("--inbound-listen", "0.0.0.0:4143", "Address for connections to the application from other workloads.");
+    private static readonly Option<IPEndPoint> AdminListen = Endpoint("--admin-listen", "0.0.0.0:4191", "Address of the admin server: /metrics, /ready, /live, POST /shutdown.");
+    private static readonly Option<IPEndPoint?> OutboundDestination = OptionalEndpoint("--outbound-destination", "Send all outbound traffic here instead of to its original destination (no interception).");
+    private static readonly Option<IPEndPoint?> InboundDestination = OptionalEndpoint("--inbound-destination", "Send all inbound traffic here instead of 127.0.0.1:<original port>.");
+    private static readonly Option<FrozenSet<int>> OpaquePorts = Ports("--opaque-ports", DefaultOpaquePorts, "Comma-separated destination ports forwarded as TCP without protocol detection (server-speaks-first protocols).");
+    private static readonly Option<TimeSpan> DetectTimeout = Duration("--detect-timeout", "10s", "How long to wait for a client's first bytes before forwarding it as opaque TCP.");
+    private static readonly Option<TimeSpan> ConnectTimeout = Duration("--connect-timeout", "3s", "How long to wait for an upstream connection (then 504).");
+    private static readonly Option<TimeSpan> ResponseTimeout = Duration("--response-timeout", "0", "How long to wait for an upstream's response headers (then 504); 0 waits forever.");
+    private static readonly Option<TimeSpan> DrainTimeout = Duration("--drain-timeout", "30s", "On shutdown, how long in-flight requests may take before connections are closed.");
+
+    /// <summary>Builds the root command; <paramref name="run"/> is called with the parsed options.</summary>
+    public static RootCommand Create(Func<ProxyOptions, CancellationToken, Task<int>> run)
+    {
+        var command = new RootCommand("trellis-proxy: the Trellis data-plane proxy. Every flag can also be set as TRELLIS_PROXY_<FLAG> (e.g. TRELLIS_PROXY_ADMIN_LISTEN); log level with TRELLIS_LOG (error, warn, info, debug; default warn).")
+        {
+            OutboundListen, InboundListen, AdminListen, OutboundDestination, InboundDestination,
+            OpaquePorts, DetectTimeout, ConnectTimeout, ResponseTimeout, DrainTimeout,
+        };
+        command.SetAction((result, cancellationToken) => run(Bind(result), cancellationToken));
+        return command;
+    }
+
+    private static ProxyOptions Bind(ParseResult result) => new()
+    {
+        OutboundListen = result.GetValue(OutboundListen)!,
+        InboundListen = result.GetValue(InboundListen)!,
+        AdminListen = result.GetValue(AdminListen)!,
+        OutboundDestination = result.GetValue(OutboundDestination),
+        InboundDestination = result.GetValue(InboundDestination),
+        OpaquePorts = result.GetValue(OpaquePorts)!,
+        DetectTimeout = result.GetValue(DetectTimeout),
+        ConnectTimeout = result.GetValue(ConnectTimeout),
+        ResponseTimeout = result.GetValue(ResponseTimeout) is var t && t == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : t,
+        DrainTimeout = result.GetValue(DrainTimeout),
+    };
+
+    internal static string EnvironmentName(string flag) =>
+        "TRELLIS_PROXY_" + flag.TrimStart('-').Replace('-', '_').ToUpperInvariant();
+
+    /// <summary>The environment variable's value if set, else the default, for a flag not given.</summary>
+    private static string? Fallback(string flag, string? defaultValue) =>
+        Environment.GetEnvironmentVariable(EnvironmentName(flag)) is { Length: > 0 } fromEnvironment ? fromEnvironment : defaultValue;
+
+    private static Option<T> Create<T>(string flag, string? defaultValue, string description, Func<string, (T? Value, string? Error)> parse)
+    {
+        var option = new Option<T>(flag)
+        {
+            Description = $"{description} [env {EnvironmentName(flag)}]" + (defaultValue is null ? string.Empty : $" [default: {defaultValue}]"),
+            HelpName = typeof(T) == typeof(TimeSpan) ? "duration" : typeof(T) == typeof(FrozenSet<int>) ? "ports" : "addr:port",
+            CustomParser = argument => ParseOrReport(argument, flag, argument.Tokens.Count > 0 ? argument.Tokens[0].Value : null, parse),
+        };
+        option.DefaultValueFactory = argument => ParseOrReport(argument, flag, Fallback(flag, defaultValue), parse);
+        return option;
+    }
+
+    private static T ParseOrReport<T>(ArgumentResult argument, string flag, string? text, Func<string, (T? Value, string? Error)> parse)
+    {
+        if (text is null)
+        {
+            return default!;
+        }
+
+        var (value, error) = parse(text);
+        if (error is not null)
+        {
+            argument.AddError($"{flag} (or {EnvironmentName(flag)}): {error}");
+            return default!;
+        }
+
+        return value!;
+    }
+
+    private static Option<IPEndPoint> Endpoint(string flag, string defaultValue, string description) =>
+        Create<IPEndPoint>(flag, defaultValue, description, ParseEndpoint);
+
+    private static Option<IPEndPoint?> OptionalEndpoint(string flag, string description) =>
+        Create<IPEndPoint?>(flag, null, description, text => ParseEndpoint(text));
+
+    private static Option<TimeSpan> Duration(string flag, string defaultValue, string description) =>
+        Create(flag, defaultValue, description, ParseDuration);
+
+    private static Option<FrozenSet<int>> Ports(string flag, string defaultValue, string description) =>
+        Create(flag, defaultValue, description, ParsePorts);
+
+    /// <summary>An address with an explicit port: <c>127.0.0.1:4140</c> or <c>[::1]:4140</c>.</summary>
+    internal static (IPEndPoint? Value, string? Error) ParseEndpoint(string text)
+    {
+        var portGiven = text.StartsWith('[') ? text.Contains("]:", StringComparison.Ordinal) : text.Count(c => c == ':') == 1;
+        return portGiven && IPEndPoint.TryParse(text, out var endpoint)
+            ? (endpoint, null)
+            : (null, $"'{text}' is not an IP address and port such as 127.0.0.1:4140 or [::1]:4140");
+    }
+
+    /// <summary>Durations such as <c>250ms</c>, <c>10s</c>, <c>2m</c>, or a bare number of seconds.</summary>
+    internal static (TimeSpan Value, string? Error) ParseDuration(string text)
+    {
+        var (number, unit) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 0.001)
+            : text.EndsWith('s') ? (text[..^1], 1.0)
+            : text.EndsWith('m') ? (text[..^1], 60.0)
+            : text.EndsWith('h') ? (text[..^1], 3600.0)
+            : (text, 1.0);
+        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0 && double.IsFinite(value)
+            ? (TimeSpan.FromSeconds(value * unit), null)
+            : (default, $"'{text}' is not a duration such as 250ms, 10s or 2m");
+    }
+
+    internal static (FrozenSet<int>? Value, string? Error) ParsePorts(string text)
+    {
+        var ports = new HashSet<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            {
+                return (null, $"'{part}' is not a port number (1-65535)");
+            }
+
+            ports.Add(port);
+        }
+
+        return (ports.ToFrozenSet(), null);
+    }
+}

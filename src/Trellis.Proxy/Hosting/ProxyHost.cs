@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Trellis.Proxy.Admin;
+using Trellis.Proxy.Configuration;
+using Trellis.Proxy.Discovery;
+using Trellis.Proxy.Inbound;
+using Trellis.Proxy.Metrics;
+using Trellis.Proxy.Outbound;
+using Trellis.Proxy.Transport;
+
+namespace Trellis.Proxy.Hosting;
+
+/// <summary>
+/// The composition root: builds the shared services, both sides' stacks, their listeners and
+/// the admin server; starts them; and runs the graceful shutdown (stop accepting, drain
+/// in-flight work up to the deadline, close what is left).
+/// </summary>
+public sealed partial class ProxyHost : IAsyncDisposable
+{
+    private readonly ProxyOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ProxyState _state = new();
+    private readonly ConnectionTracker _tracker = new();
+    private readonly TaskCompletionSource _shutdownRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ProxyListener _outbound;
+    private readonly ProxyListener _inbound;
+    private readonly AdminServer _admin;
+
+    public ProxyHost(ProxyOptions options, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        _options = options;
+        _time = time;
+        _logger = loggerFactory.CreateLogger("trellis.proxy");
+        Metrics = new ProxyMetrics(new MetricsRegistry());
+
+        var dialer = new SocketUpstreamConnector(options.ConnectTimeout);
+        var resolver = new TargetAddressResolver();
+
+        var outbound = Components(TrafficDirection.Outbound, resolver, dialer, loggerFactory);
+        var inbound = Components(TrafficDirection.Inbound, resolver, dialer, loggerFactory);
+
+        _outbound = new ProxyListener(
+            options.OutboundListen, TrafficDirection.Outbound, OutboundTarget, OutboundStack.Build(outbound), _tracker, _logger);
+        _inbound = new ProxyListener(
+            options.InboundListen, TrafficDirection.Inbound, InboundTarget, InboundStack.Build(inbound), _tracker, _logger);
+        _admin = new AdminServer(options.AdminListen, new AdminApplication(Metrics.Registry, _state, RequestShutdown), loggerFactory);
+    }
+
+    public ProxyMetrics Metrics { get; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _outbound.Start();
+        _inbound.Start();
+        await _admin.StartAsync(cancellationToken);
+        _state.MarkListening();
+        LogStarted(_logger, _outbound.LocalEndPoint, _inbound.LocalEndPoint, _admin.LocalEndPoint ?? _options.AdminListen);
+    }
+
+    /// <summary>Asks for a graceful shutdown (SIGTERM, SIGINT or POST /shutdown).</summary>
+    public void RequestShutdown() => _shutdownRequested.TrySetResult();
+
+    public Task ShutdownRequested => _shutdownRequested.Task;
+
+    /// <summary>Stops accepting, lets in-flight work finish up to the drain deadline, then closes the rest.</summary>
+    public async Task StopAsync()
+    {
+        _state.MarkDraining();
+        LogDraining(_logger, _tracker.Count, _options.DrainTimeout);
+        await _outbound.DisposeAsync();
+        await _inbound.DisposeAsync();
+        await _tracker.DrainAsync(_options.DrainTimeout, _time);
+        LogStopped(_logger);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _outbound.DisposeAsync();
+        await _inbound.DisposeAsync();
+        await _admin.DisposeAsync();
+        _tracker.Dispose();
+    }
+
+    private ProxyComponents Components(TrafficDirection direction, IDestinationResolver resolver, IUpstreamConnector dialer, ILoggerFactory loggerFactory)
+    {
+        var connector = new MeteredUpstreamConnector(dialer, Metrics.ForTcp(direction, TcpPeer.Destination, tls: false));
+        return new ProxyComponents(
+            _options, resolver, connector, Metrics, _tracker, _time, loggerFactory, loggerFactory.CreateLogger("trellis.proxy." + direction.Label()));
+    }
+
+    /// <summary>
+    /// The static destination when one is configured; else where iptables says the app was
+    /// going. A connection that reached the listener directly (its "original destination" is
+    /// the listener itself) is refused: forwarding it would loop back into the proxy.
+    /// </summary>
+    private IPEndPoint? OutboundTarget(Socket socket)
+    {
+        if (_options.OutboundDestination is { } destination)
+        {
+            return destination;
+        }
+
+        var original = OriginalDestination.Read(socket);
+        return original is null || original.Equals(socket.LocalEndPoint) ? null : original;
+    }
+
+    /// <summary>The static destination, else the application on loopback at the port the caller dialled.</summary>
+    private IPEndPoint? InboundTarget(Socket socket)
+    {
+        if (_options.InboundDestination is { } destination)
+        {
+            return destination;
+        }
+
+        var original = OriginalDestination.Read(socket);
+        return original is null || original.Equals(socket.LocalEndPoint) ? null : new IPEndPoint(IPAddress.Loopback, original.Port);
+    }
+
+    [LoggerMessage(30, LogLevel.Information, "proxy started: outbound {Outbound}, inbound {Inbound}, admin {Admin}")]
+    private static partial void LogStarted(ILogger logger, IPEndPoint outbound, IPEndPoint inbound, IPEndPoint admin);
+
+    [LoggerMessage(31, LogLevel.Information, "shutting down: draining {Connections} connections for up to {Deadline}")]
+    private static partial void LogDraining(ILogger logger, int connections, TimeSpan deadline);
+
+    [LoggerMessage(32, LogLevel.Information, "proxy stopped")]
+    private static partial void LogStopped(ILogger logger);
+}

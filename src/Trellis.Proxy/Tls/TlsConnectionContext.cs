@@ -1,0 +1,114 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+
+namespace Trellis.Proxy.Tls;
+
+/// <summary>
+/// A connection whose <see cref="Transport"/> is the plaintext side of an authenticated
+/// SslStream over another connection's pipes. Identity, endpoints, items, closed token and
+/// abort are the underlying connection's. Disposing completes the plaintext pipes (sending a
+/// close_notify), disposes the SslStream and, when this connection owns it (the outbound
+/// side dialled it), the underlying connection.
+/// </summary>
+internal sealed class TlsConnectionContext : ConnectionContext, IConnectionTransportFeature, ISslStreamFeature
+{
+    private readonly ConnectionContext _inner;
+    private readonly bool _ownsInner;
+    private int _disposed;
+
+    public TlsConnectionContext(ConnectionContext inner, SslStream ssl, bool ownsInner, string peerId)
+    {
+        _inner = inner;
+        _ownsInner = ownsInner;
+        SslStream = ssl;
+        PeerId = peerId;
+
+        // 16 KiB segments from the array-backed shared pool rather than the socket transport's
+        // 4 KiB blocks: a full TLS record then decrypts in one read and a 16 KiB flush is one
+        // record (one encrypt, one send) instead of four. Zero-byte reads keep idle
+        // connections from holding a buffer.
+        var pool = MemoryPool<byte>.Shared;
+        var reader = PipeReader.Create(
+            ssl, new StreamPipeReaderOptions(pool, MeshTls.RecordBufferSize, MeshTls.RecordBufferSize / 4, leaveOpen: true, useZeroByteReads: true));
+        var writer = PipeWriter.Create(ssl, new StreamPipeWriterOptions(pool, MeshTls.RecordBufferSize, leaveOpen: true));
+        Transport = new PlaintextPipe(reader, new TlsPipeWriter(writer, ssl, inner.Transport.Output));
+
+        var features = new FeatureCollection(inner.Features);
+        features.Set<IConnectionTransportFeature>(this);
+        features.Set<ISslStreamFeature>(this);
+        Features = features;
+    }
+
+    /// <summary>The peer's verified SPIFFE ID.</summary>
+    public string PeerId { get; }
+
+    public SslStream SslStream { get; }
+
+    public override IDuplexPipe Transport { get; set; }
+
+    public override string ConnectionId
+    {
+        get => _inner.ConnectionId;
+        set => _inner.ConnectionId = value;
+    }
+
+    public override IFeatureCollection Features { get; }
+
+    public override IDictionary<object, object?> Items
+    {
+        get => _inner.Items;
+        set => _inner.Items = value;
+    }
+
+    public override CancellationToken ConnectionClosed
+    {
+        get => _inner.ConnectionClosed;
+        set => _inner.ConnectionClosed = value;
+    }
+
+    public override EndPoint? LocalEndPoint
+    {
+        get => _inner.LocalEndPoint;
+        set => _inner.LocalEndPoint = value;
+    }
+
+    public override EndPoint? RemoteEndPoint
+    {
+        get => _inner.RemoteEndPoint;
+        set => _inner.RemoteEndPoint = value;
+    }
+
+    public override void Abort(ConnectionAbortedException abortReason) => _inner.Abort(abortReason);
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await Transport.Input.CompleteAsync();
+        await Transport.Output.CompleteAsync();
+        await SslStream.DisposeAsync();
+        if (_ownsInner)
+        {
+            await _inner.DisposeAsync();
+        }
+
+        await base.DisposeAsync();
+    }
+
+    /// <summary>The plaintext reader and writer as one duplex pipe.</summary>
+    private sealed class PlaintextPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}

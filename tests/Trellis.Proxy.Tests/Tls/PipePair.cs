@@ -1,0 +1,34 @@
+using System.IO.Pipelines;
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+
+namespace Trellis.Proxy.Tests.Tls;
+
+/// <summary>Two connected in-memory connection ends: what one writes, the other reads.</summary>
+internal static class PipePair
+{
+    public static readonly IPEndPoint ClientAddress = new(IPAddress.Loopback, 40000);
+
+    public static (DuplexPipe Client, DuplexPipe Server) Create()
+    {
+        var toServer = new Pipe();
+        var toClient = new Pipe();
+        return (new DuplexPipe(toClient.Reader, toServer.Writer), new DuplexPipe(toServer.Reader, toClient.Writer));
+    }
+
+    /// <summary>A pair of connection contexts, the server one with <see cref="ClientAddress"/> as its remote end.</summary>
+    public static (DefaultConnectionContext Client, DefaultConnectionContext Server) CreateContexts()
+    {
+        var (client, server) = Create();
+        var clientContext = new DefaultConnectionContext("client", client, server);
+        var serverContext = new DefaultConnectionContext("server", server, client) { RemoteEndPoint = ClientAddress };
+        return (clientContext, serverContext);
+    }
+
+    internal sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}
