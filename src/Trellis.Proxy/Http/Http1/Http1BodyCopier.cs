@@ -38,9 +38,11 @@ internal sealed class Http1BodyCopier
     /// </summary>
     public void Abort(PipeReader source, PipeWriter? destination)
     {
+        // With inline pipe schedulers a woken copy runs inside these calls: the flag must be
+        // set before the first wake-up.
         _aborted = true;
-        source.CancelPendingRead();
         destination?.CancelPendingFlush();
+        source.CancelPendingRead();
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

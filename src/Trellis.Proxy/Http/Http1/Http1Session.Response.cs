@@ -199,7 +199,7 @@ internal sealed partial class Http1Session
         _drainRegistration.Dispose();
         try
         {
-            await PipeCopy.BidirectionalAsync(_connection.Transport, upstream.Transport, null, null, CancellationToken.None);
+            await PipeCopy.BidirectionalAsync(_connection.Transport, upstream.Transport, CancellationToken.None);
         }
         catch (Exception)
         {
