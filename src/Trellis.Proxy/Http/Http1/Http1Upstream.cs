@@ -13,11 +13,15 @@ internal static class Http1Upstream
     public static void Close(ConnectionContext connection) => Close(connection, null);
 
     /// <summary>
-    /// Closes after a broken exchange. The pipes are completed with an error rather than calling
-    /// <see cref="ConnectionContext.Abort()"/>: some contexts (DefaultConnectionContext) cancel
-    /// their closed-token on the thread pool after Abort, racing the disposal that follows.
+    /// Closes at once after a broken exchange: the transport's abort resets the socket (unsent
+    /// bytes are worthless), then the pipes are completed with the error and the context disposed.
     /// </summary>
-    public static void Abort(ConnectionContext connection) => Close(connection, new ConnectionAbortedException("HTTP/1 exchange aborted"));
+    public static void Abort(ConnectionContext connection)
+    {
+        var error = new ConnectionAbortedException("HTTP/1 exchange aborted");
+        connection.Abort(error);
+        Close(connection, error);
+    }
 
     private static void Close(ConnectionContext connection, Exception? error)
     {

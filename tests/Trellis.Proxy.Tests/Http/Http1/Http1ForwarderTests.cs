@@ -277,6 +277,7 @@ public class Http1ForwarderTests
         await served.WaitAsync(Bound);
         Assert.True(await upstream.ClosedAsync());
         Assert.Equal(0, harness.Forwarder.Pool.IdleCount(Http1Harness.Target));
+        Assert.True(Assert.Single(harness.Connector.Connections).Aborted);
     }
 
     [Fact]

@@ -16,6 +16,9 @@ internal sealed class InMemoryUpstreamConnector : IUpstreamConnector
 
     public int Connects => Volatile.Read(ref _connects);
 
+    /// <summary>Every connection handed out, in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<InMemoryConnection> Connections { get; } = new();
+
     public ValueTask<ConnectionContext> ConnectAsync(IPEndPoint endpoint, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _connects);
@@ -25,8 +28,10 @@ internal sealed class InMemoryUpstreamConnector : IUpstreamConnector
         }
 
         var (proxySide, serverSide) = DuplexPipe.CreatePair();
+        var connection = new InMemoryConnection("upstream-" + _connects, proxySide, serverSide);
+        Connections.Enqueue(connection);
         _accepted.Writer.TryWrite(new TestPeer(serverSide));
-        return ValueTask.FromResult<ConnectionContext>(new DefaultConnectionContext("upstream-" + _connects, proxySide, serverSide));
+        return ValueTask.FromResult<ConnectionContext>(connection);
     }
 
     /// <summary>The next connection the proxy dialled, as its server end.</summary>
