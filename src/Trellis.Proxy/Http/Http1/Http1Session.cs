@@ -135,6 +135,7 @@ internal sealed partial class Http1Session
             {
                 // RFC 9112 section 2.2: a server ignores empty lines before a request line.
                 _clientInput.AdvanceTo(buffer.GetPosition(leading));
+                _requestScanner.Reset();
                 continue;
             }
 

@@ -625,4 +625,21 @@ public class Http1ForwarderTests
         await sending.WaitAsync(Bound);
         Assert.True(await upstream.ClosedAsync());
     }
+
+    [Fact]
+    public async Task ServeAsync_EmptyLinesBeforeRequestSplitAcrossReads_AreIgnored()
+    {
+        await using var harness = new Http1Harness();
+        var (client, served) = harness.Connect();
+
+        await client.WriteAsync("\r");
+        await client.WriteAsync("\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        var upstream = await harness.Connector.AcceptAsync();
+        Assert.Equal("GET / HTTP/1.1\r\nHost: a\r\n\r\n", await upstream.ReadHeadAsync());
+        await upstream.WriteAsync("HTTP/1.1 204 No Content\r\n\r\n");
+        Assert.Equal("HTTP/1.1 204 No Content\r\n\r\n", await client.ReadHeadAsync());
+
+        client.Complete();
+        await served.WaitAsync(Bound);
+    }
 }
