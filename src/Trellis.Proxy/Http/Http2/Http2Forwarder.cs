@@ -63,6 +63,11 @@ public sealed class Http2Forwarder : IAsyncDisposable
     /// idled out, or a drain finished it. The caller keeps owning (and disposes) the socket.
     /// After <see cref="DrainAsync"/> a connection is aborted at once.
     /// </summary>
+    /// <remarks>
+    /// The peek must leave nothing examined (<c>AdvanceTo(buffer.Start)</c>): Kestrel sends its
+    /// SETTINGS only after reading the preface, so if the preface were marked examined its read
+    /// would wait for bytes a client that already sent everything will never send.
+    /// </remarks>
     public async Task ServeAsync(ProxyConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
