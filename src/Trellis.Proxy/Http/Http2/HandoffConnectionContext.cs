@@ -1,0 +1,88 @@
+using System.IO.Pipelines;
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+using Trellis.Proxy.Transport;
+
+namespace Trellis.Proxy.Http.Http2;
+
+/// <summary>
+/// The view of a handed-over client connection that Kestrel's HTTP/2 server gets. It shares the
+/// client's pipes (detection only peeked, so the preface is still there) and carries the
+/// <see cref="ProxyConnection"/> as a feature for the per-request code. Kestrel disposes the
+/// connection context when it is done with it; that is what ends
+/// <see cref="Http2Forwarder.ServeAsync"/>, while the socket itself stays owned (and disposed)
+/// by the listener that accepted it.
+/// </summary>
+internal sealed class HandoffConnectionContext : ConnectionContext
+{
+    private readonly ConnectionContext _inner;
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public HandoffConnectionContext(ProxyConnection connection)
+    {
+        _inner = connection.Context;
+        Connection = connection;
+
+        // Defaults fall through to the socket's own features (memory pool, socket, TLS, ...).
+        Features = new FeatureCollection(_inner.Features);
+        Features.Set(connection);
+    }
+
+    public ProxyConnection Connection { get; }
+
+    /// <summary>Completes when Kestrel has finished with the connection.</summary>
+    public Task Done => _done.Task;
+
+    public override string ConnectionId
+    {
+        get => _inner.ConnectionId;
+        set => _inner.ConnectionId = value;
+    }
+
+    public override IFeatureCollection Features { get; }
+
+    public override IDictionary<object, object?> Items
+    {
+        get => _inner.Items;
+        set => _inner.Items = value;
+    }
+
+    public override IDuplexPipe Transport
+    {
+        get => _inner.Transport;
+        set => _inner.Transport = value;
+    }
+
+    public override CancellationToken ConnectionClosed
+    {
+        get => _inner.ConnectionClosed;
+        set => _inner.ConnectionClosed = value;
+    }
+
+    public override EndPoint? LocalEndPoint
+    {
+        get => _inner.LocalEndPoint;
+        set => _inner.LocalEndPoint = value;
+    }
+
+    public override EndPoint? RemoteEndPoint
+    {
+        get => _inner.RemoteEndPoint;
+        set => _inner.RemoteEndPoint = value;
+    }
+
+    public override void Abort(ConnectionAbortedException abortReason) => _inner.Abort(abortReason);
+
+    public override void Abort() => _inner.Abort();
+
+    /// <summary>Signals the hand-off as finished; the accepting listener disposes the socket.</summary>
+    public override ValueTask DisposeAsync()
+    {
+        _done.TrySetResult();
+        return base.DisposeAsync();
+    }
+
+    /// <summary>The connection never reached Kestrel (the server is stopping).</summary>
+    internal void Reject() => _done.TrySetResult();
+}
