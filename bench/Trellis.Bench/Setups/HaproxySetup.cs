@@ -36,7 +36,7 @@ internal sealed class HaproxySetup : ProxyPairSetup
         var sb = new StringBuilder();
         sb.AppendLine("global");
         sb.AppendLine("  nbthread 1");
-        sb.AppendLine("  maxconn 20000");
+        sb.AppendLine("  maxconn 4096");
         sb.AppendLine("  tune.ssl.default-dh-param 2048");
         sb.AppendLine("defaults");
         sb.AppendLine("  mode http");

@@ -42,7 +42,7 @@ internal sealed class NginxSetup : ProxyPairSetup
         {
             sb.AppendLine($"  {temp}_temp_path {prefix}/{temp};");
         }
-        sb.AppendLine($"  upstream next {{ server {destination}; keepalive 64; }}");
+        sb.AppendLine($"  upstream next {{ server {destination}; keepalive 1024; }}");
         sb.AppendLine("  server {");
         var listen = $"127.0.0.1:{listenPort}" + (role == ProxyRole.Server ? " ssl" : "") + (grpc ? " http2" : "");
         sb.AppendLine($"    listen {listen};");
