@@ -16,7 +16,7 @@ namespace Trellis.Proxy.ControlPlane;
 /// </summary>
 public sealed class IdentityClient : IAsyncDisposable
 {
-    private readonly Identity.IdentityClient _grpc;
+    private readonly Trellis.Api.Identity.V1.Identity.IdentityClient _grpc;
     private readonly IdentityClientOptions _options;
     private readonly X509Certificate2Collection _anchors;
     private readonly TimeProvider _time;
@@ -28,7 +28,7 @@ public sealed class IdentityClient : IAsyncDisposable
     private WorkloadCertificate? _current;
 
     public IdentityClient(
-        Identity.IdentityClient grpc,
+        Trellis.Api.Identity.V1.Identity.IdentityClient grpc,
         IdentityClientOptions options,
         X509Certificate2Collection anchors,
         TimeProvider time,

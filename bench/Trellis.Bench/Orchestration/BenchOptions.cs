@@ -1,0 +1,50 @@
+namespace Trellis.Bench.Orchestration;
+
+/// <summary>How much to measure and where: built from the command line (presets --quick and --smoke).</summary>
+internal sealed class BenchOptions
+{
+    public static readonly string[] AllSetups = ["direct", "trellis", "haproxy", "nginx", "yarp"];
+
+    public required IReadOnlyList<string> Setups { get; init; }
+
+    public int Hops { get; init; } = 2;
+
+    public int Rounds { get; init; } = 3;
+
+    public IReadOnlyList<int> Rates { get; init; } = [100, 1000, 4000];
+
+    public TimeSpan PhaseDuration { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan SaturationDuration { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan WarmupDuration { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Keep-alive connections of the open-loop HTTP/1.1 generator.</summary>
+    public int OpenLoopConnections { get; init; } = 8;
+
+    /// <summary>Connections of the closed-loop saturation run (wrk -c; h2load uses a quarter, 16 streams each).</summary>
+    public int SaturationConnections { get; init; } = 20;
+
+    public bool Grpc { get; init; } = true;
+
+    public bool Pin { get; init; } = true;
+
+    /// <summary>Where latest.json, report.md and latency.png go.</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Where per-run raw data goes (a timestamped directory per run).</summary>
+    public required string RunsDirectory { get; init; }
+
+    public required string YarpForwarderPath { get; init; }
+
+    public required string TrellisProxyPath { get; init; }
+
+    public required string Mode { get; init; }
+
+    /// <summary>An upper bound on the whole run, so nothing can run away.</summary>
+    public TimeSpan TimeBound()
+    {
+        var perStart = WarmupDuration + (PhaseDuration * Rates.Count) + SaturationDuration + TimeSpan.FromSeconds(25);
+        return (perStart * (Grpc ? 2 : 1) * Setups.Count * Rounds * 2) + TimeSpan.FromMinutes(3);
+    }
+}

@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Net;
+using Trellis.Bench.Load;
+using Trellis.Bench.Setups;
+
+namespace Trellis.Bench.Orchestration;
+
+/// <summary>
+/// Runs the benchmark: one origin for the whole run, then rounds in which every setup is started,
+/// measured and stopped in turn (A B C, A B C, ...) so machine noise falls on all setups alike. Per
+/// start: probe, warm-up, the fixed-rate phases (low to high), then saturation, while the proxies'
+/// memory is sampled. A setup that cannot start or forward is recorded as failed with its reason.
+/// </summary>
+internal sealed class BenchRunner(BenchOptions options, TextWriter log)
+{
+    public string CpuDescription { get; private set; } = "";
+
+    public IReadOnlyDictionary<string, string> Labels => _labels;
+
+    private readonly Dictionary<string, string> _labels = new(StringComparer.Ordinal);
+
+    public async Task<List<RoundResult>> RunAsync(string runDirectory, CancellationToken cancellationToken)
+    {
+        var cpu = CpuPlan.Create(options.Pin);
+        cpu.PinSelf();
+        CpuDescription = cpu.Describe();
+        log.WriteLine($"pinning: {CpuDescription}");
+        var identities = Certificates.Create(Path.Combine(runDirectory, "certs"), SetupContext.ClientIdentity, SetupContext.ServerIdentity);
+        var originHttp1 = Ports.Free();
+        var originGrpc = Ports.Free();
+        using var origin = StartOrigin(cpu, originHttp1, originGrpc, options.TimeBound());
+        await Ports.WaitListeningAsync(originHttp1, origin, TimeSpan.FromSeconds(30), cancellationToken);
+        await Ports.WaitListeningAsync(originGrpc, origin, TimeSpan.FromSeconds(10), cancellationToken);
+        var context = new SetupContext
+        {
+            RunDirectory = runDirectory,
+            Hops = options.Hops,
+            Cpu = cpu,
+            OriginHttp1 = Ports.Loopback(originHttp1),
+            OriginGrpc = Ports.Loopback(originGrpc),
+            Identities = identities,
+            YarpForwarderPath = options.YarpForwarderPath,
+            TrellisProxyPath = options.TrellisProxyPath,
+        };
+        var setups = new List<Setup>();
+        foreach (var name in options.Setups)
+        {
+            var setup = SetupCatalog.Create(name);
+            if (setup is TrellisSetup trellis)
+            {
+                await trellis.InspectAsync(context, cancellationToken);
+            }
+            setups.Add(setup);
+        }
+
+        // The origin is JIT-compiled: warm it once before anything is measured.
+        await WarmAsync(context.OriginHttp1, BenchProtocol.Http1, TimeSpan.FromSeconds(Math.Max(1, options.WarmupDuration.TotalSeconds)), cancellationToken);
+        if (options.Grpc)
+        {
+            await WarmAsync(context.OriginGrpc, BenchProtocol.Grpc, TimeSpan.FromSeconds(Math.Max(1, options.WarmupDuration.TotalSeconds)), cancellationToken);
+        }
+
+        var results = new List<RoundResult>();
+        var protocols = options.Grpc ? new[] { BenchProtocol.Http1, BenchProtocol.Grpc } : [BenchProtocol.Http1];
+        for (var round = 1; round <= options.Rounds; round++)
+        {
+            foreach (var setup in setups)
+            {
+                _labels[setup.Name] = setup.Label;
+                foreach (var protocol in protocols)
+                {
+                    var result = new RoundResult { Setup = setup.Name, Protocol = protocol, Round = round };
+                    results.Add(result);
+                    var watch = Stopwatch.StartNew();
+                    try
+                    {
+                        await MeasureAsync(setup, protocol, context, result, cancellationToken);
+                    }
+                    catch (SetupFailedException e)
+                    {
+                        result.Error = e.Message;
+                    }
+                    catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or HttpRequestException or Grpc.Core.RpcException && !cancellationToken.IsCancellationRequested)
+                    {
+                        result.Error = $"{e.GetType().Name}: {e.Message}";
+                    }
+                    log.WriteLine(Describe(result, watch.Elapsed));
+                }
+            }
+        }
+        return results;
+    }
+
+    private async Task MeasureAsync(Setup setup, BenchProtocol protocol, SetupContext context, RoundResult result, CancellationToken cancellationToken)
+    {
+        using var running = await setup.StartAsync(protocol, context, cancellationToken);
+        await using var sampler = new ProcSampler(running.Proxies);
+        await ProbeAsync(running, protocol, cancellationToken);
+        await WarmAsync(running.Entry, protocol, options.WarmupDuration, cancellationToken);
+        foreach (var rate in options.Rates)
+        {
+            var cpuBefore = sampler.CpuSeconds();
+            var phase = protocol == BenchProtocol.Http1
+                ? await Http1OpenLoop.RunAsync(running.Entry, rate, options.OpenLoopConnections, options.PhaseDuration, cancellationToken)
+                : await GrpcOpenLoop.RunAsync(running.Entry, rate, options.PhaseDuration, cancellationToken);
+            var cpuUsed = sampler.CpuSeconds() - cpuBefore;
+            result.Phases[rate] = phase;
+            if (rate == 1000 && running.Proxies.Count > 0 && phase.Requests > 0)
+            {
+                result.CpuSecondsPer10k = cpuUsed / phase.Requests * 10_000;
+            }
+            AssertAlive(running);
+        }
+        result.Saturation = protocol == BenchProtocol.Http1
+            ? await Saturation.Http1Async(running.Entry, options.SaturationConnections, options.SaturationDuration, context.Cpu, cancellationToken)
+            : await Saturation.GrpcAsync(running.Entry, options.SaturationConnections, options.SaturationDuration, context.RunDirectory, context.Cpu, cancellationToken);
+        AssertAlive(running);
+        foreach (var (name, rss, anon) in sampler.Peaks())
+        {
+            result.Proxies.Add(new ProxyMemory(name, rss, anon));
+        }
+    }
+
+    private static void AssertAlive(RunningSetup running)
+    {
+        foreach (var p in running.Proxies)
+        {
+            if (p.HasExited)
+            {
+                throw new SetupFailedException("proxy died during the run: " + p.ExitDescription());
+            }
+        }
+    }
+
+    /// <summary>Checks that the setup forwards correctly, retrying briefly while it settles.</summary>
+    private static async Task ProbeAsync(RunningSetup running, BenchProtocol protocol, CancellationToken cancellationToken)
+    {
+        Exception? last = null;
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            try
+            {
+                if (protocol == BenchProtocol.Http1)
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    timeout.CancelAfter(TimeSpan.FromSeconds(3));
+                    using var connection = await Http1Connection.ConnectAsync(running.Entry, timeout.Token);
+                    await connection.RoundTripAsync(timeout.Token);
+                }
+                else
+                {
+                    await GrpcOpenLoop.ProbeAsync(running.Entry, cancellationToken);
+                }
+                return;
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException or Grpc.Core.RpcException && !cancellationToken.IsCancellationRequested)
+            {
+                last = e;
+                AssertAlive(running);
+                await Task.Delay(300, cancellationToken);
+            }
+        }
+        var tails = string.Join("; ", running.Proxies.Select(p => $"{p.Name}: {p.Tail()}"));
+        throw new SetupFailedException($"probe through the setup failed ({protocol}): {last?.Message} {tails}".Trim());
+    }
+
+    private async Task WarmAsync(IPEndPoint entry, BenchProtocol protocol, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        if (duration <= TimeSpan.Zero)
+        {
+            return;
+        }
+        var rate = options.Rates.Contains(1000) ? 1000 : options.Rates[^1];
+        _ = protocol == BenchProtocol.Http1
+            ? await Http1OpenLoop.RunAsync(entry, rate, options.OpenLoopConnections, duration, cancellationToken)
+            : await GrpcOpenLoop.RunAsync(entry, rate, duration, cancellationToken);
+    }
+
+    private static ManagedProcess StartOrigin(CpuPlan cpu, int http1Port, int grpcPort, TimeSpan bound)
+    {
+        var dll = typeof(BenchRunner).Assembly.Location;
+        var host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        var (file, args) = cpu.Wrap(host, [dll, "serve", "--http1-port", http1Port.ToString(), "--grpc-port", grpcPort.ToString(), "--max-seconds", ((int)bound.TotalSeconds).ToString()], proxy: false);
+        return ManagedProcess.Start("origin", file, args, new Dictionary<string, string> { ["DOTNET_gcServer"] = "0" });
+    }
+
+    private static string Describe(RoundResult r, TimeSpan elapsed)
+    {
+        var head = $"round {r.Round} {r.Setup,-8} {r.Protocol,-5} ({elapsed.TotalSeconds:0.0} s): ";
+        if (!r.Ok)
+        {
+            return head + "FAILED " + r.Error;
+        }
+        var parts = new List<string>();
+        foreach (var (rate, phase) in r.Phases)
+        {
+            parts.Add($"@{rate} p99 {phase.At(99):0.000} ms{(phase.Errors > 0 ? $" ({phase.Errors} errors)" : "")}");
+        }
+        if (r.Saturation is { } s)
+        {
+            parts.Add($"max {s.RequestsPerSecond:0} req/s");
+        }
+        if (r.Proxies.Count > 0)
+        {
+            parts.Add($"rss {r.Proxies.Max(p => p.PeakRssKb) / 1024.0:0.0} MB");
+        }
+        return head + string.Join(", ", parts);
+    }
+}

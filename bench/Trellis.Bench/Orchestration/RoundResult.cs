@@ -1,0 +1,32 @@
+using Trellis.Bench.Load;
+using Trellis.Bench.Setups;
+
+namespace Trellis.Bench.Orchestration;
+
+/// <summary>What one start of one setup for one protocol measured in one round (or why it failed).</summary>
+internal sealed class RoundResult
+{
+    public required string Setup { get; init; }
+
+    public required BenchProtocol Protocol { get; init; }
+
+    public required int Round { get; init; }
+
+    public string? Error { get; set; }
+
+    /// <summary>Fixed-rate phases by target rate.</summary>
+    public Dictionary<int, PhaseResult> Phases { get; } = [];
+
+    public SaturationResult? Saturation { get; set; }
+
+    /// <summary>Per proxy process: name, peak RSS kB, peak anonymous kB.</summary>
+    public List<ProxyMemory> Proxies { get; } = [];
+
+    /// <summary>All proxies' CPU seconds per 10,000 requests in the 1,000 req/s phase (null without proxies).</summary>
+    public double? CpuSecondsPer10k { get; set; }
+
+    public bool Ok => Error is null;
+}
+
+/// <summary>Peak memory of one proxy process over one setup start.</summary>
+internal sealed record ProxyMemory(string Name, long PeakRssKb, long PeakAnonKb);

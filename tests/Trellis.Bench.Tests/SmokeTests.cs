@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Trellis.Bench.Tests;
+
+/// <summary>
+/// Runs the real harness at its tiny scale (`--smoke`: direct + one installed proxy, 1 s phases) in
+/// its own process and checks that latest.json, report.md and latency.png come out in the published
+/// format. Needs wrk and h2load (Debian) like the harness itself; not the trellis proxy.
+/// </summary>
+public sealed class SmokeTests : IDisposable
+{
+    private static readonly string[] RequiredKeys =
+    [
+        "max_rps", "p50_ms_1000", "p99_ms_1000", "p999_ms_1000", "added_p99_ms_1000",
+        "proxy_rss_peak_kb", "proxy_anon_peak_kb", "cpu_s_per_10k", "p99_ms_100", "p99_ms_4000",
+        "grpc_p99_ms_1000", "max_rps_grpc",
+    ];
+
+    private readonly string _out = Path.Combine(Path.GetTempPath(), "trellis-bench-smoke-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task Run_Smoke_WritesLatestJsonReportAndPlot()
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Trellis.Bench.dll");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { dll, "--smoke", "--out", _out })
+        {
+            info.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        var output = await stdout + await stderr;
+        Assert.True(process.ExitCode == 0, output);
+
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "latest.json")));
+        var setups = json.RootElement.EnumerateObject().ToList();
+        Assert.Contains(setups, s => s.Name == "direct");
+        foreach (var setup in setups)
+        {
+            foreach (var key in RequiredKeys)
+            {
+                Assert.True(setup.Value.TryGetProperty(key, out _), $"{setup.Name} lacks {key}");
+            }
+        }
+        var direct = json.RootElement.GetProperty("direct");
+        Assert.Equal("ok", direct.GetProperty("status").GetString());
+        Assert.True(direct.GetProperty("max_rps").GetDouble() > 0);
+        Assert.True(direct.GetProperty("p50_ms_1000").GetDouble() > 0);
+        Assert.True(direct.GetProperty("p99_ms_1000").GetDouble() >= direct.GetProperty("p50_ms_1000").GetDouble());
+        Assert.Equal(0, direct.GetProperty("added_p99_ms_1000").GetDouble());
+        Assert.Equal(JsonValueKind.Null, direct.GetProperty("proxy_rss_peak_kb").ValueKind);
+        foreach (var proxy in setups.Where(s => s.Name != "direct"))
+        {
+            Assert.True(proxy.Value.GetProperty("status").GetString() is "ok" or "partial", proxy.Value.GetProperty("error").ToString());
+            Assert.True(proxy.Value.GetProperty("proxy_rss_peak_kb").GetDouble() > 0);
+            Assert.True(proxy.Value.GetProperty("proxy_anon_peak_kb").GetDouble() > 0);
+            Assert.True(proxy.Value.GetProperty("max_rps").GetDouble() > 0);
+            Assert.True(proxy.Value.GetProperty("cpu_s_per_10k").GetDouble() >= 0);
+        }
+
+        var png = await File.ReadAllBytesAsync(Path.Combine(_out, "latency.png"));
+        Assert.True(png.Length > 1000);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.Contains("| setup |", await File.ReadAllTextAsync(Path.Combine(_out, "report.md")));
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_out))
+        {
+            Directory.Delete(_out, recursive: true);
+        }
+    }
+}
