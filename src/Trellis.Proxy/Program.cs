@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Trellis.Proxy.Configuration;
 using Trellis.Proxy.Hosting;
+using Trellis.Proxy.Identity;
 
 var level = ProxyLogging.ParseLevel(Environment.GetEnvironmentVariable(ProxyLogging.LevelVariable));
 if (level is null)
@@ -15,6 +16,12 @@ var json = string.Equals(Environment.GetEnvironmentVariable(ProxyLogging.FormatV
 
 var command = ProxyCommandLine.Create(async (options, cancellationToken) =>
 {
+    if (options.Validate() is { } invalid)
+    {
+        await Console.Error.WriteLineAsync($"trellis-proxy: {invalid}");
+        return 2;
+    }
+
     using var loggerFactory = ProxyLogging.Create(level.Value, json);
     ProxyHost host;
     try
@@ -22,9 +29,14 @@ var command = ProxyCommandLine.Create(async (options, cancellationToken) =>
         host = new ProxyHost(options, loggerFactory, TimeProvider.System);
         await host.StartAsync(cancellationToken);
     }
-    catch (Exception e) when (e is SocketException or IOException)
+    catch (Exception e) when (e is SocketException)
     {
         await Console.Error.WriteLineAsync($"trellis-proxy: cannot listen: {e.Message}");
+        return 1;
+    }
+    catch (Exception e) when (e is IdentityLoadException or IOException or System.Security.Cryptography.CryptographicException)
+    {
+        await Console.Error.WriteLineAsync($"trellis-proxy: cannot load the mesh identity or trust anchor: {e.Message}");
         return 1;
     }
 

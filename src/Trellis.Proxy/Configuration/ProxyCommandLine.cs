@@ -26,6 +26,15 @@ public static class ProxyCommandLine
     private static readonly Option<TimeSpan> ResponseTimeout = Duration("--response-timeout", "0", "How long to wait for an upstream's response headers (then 504); 0 waits forever.");
     private static readonly Option<TimeSpan> DrainTimeout = Duration("--drain-timeout", "30s", "On shutdown, how long in-flight requests may take before connections are closed.");
 
+    private static readonly Option<string?> IdentityDirectory = Text("--identity-dir", "A directory holding this proxy's mesh identity from files: tls.crt (leaf and chain), tls.key, ca.crt (trust anchors).");
+    private static readonly Option<string?> OutboundDestinationIdentity = Text("--outbound-destination-identity", "The SPIFFE ID the --outbound-destination must prove: that hop becomes mTLS.");
+    private static readonly Option<string?> Controller = Text("--controller", "The control plane's address, HOST:PORT: destination lookups and workload certificates come from it.");
+    private static readonly Option<string?> ControllerName = Text("--controller-name", "The name (DNS or SPIFFE ID) the controller's certificate must carry [default: the host of --controller].");
+    private static readonly Option<string?> TrustAnchor = Text("--trust-anchor", "The mesh trust anchor, PEM: verifies the controller and, with --identity, every peer.");
+    private static readonly Option<string?> Identity = Text("--identity", "This workload's SPIFFE ID, e.g. spiffe://cluster.local/ns/demo/sa/web; certified by the controller.");
+    private static readonly Option<string?> IdentityTokenFile = Text("--identity-token-file", "The file holding the token that proves --identity to the controller.");
+    private static readonly Option<TimeSpan> ResolveTimeout = Duration("--resolve-timeout", "1s", "How long a first lookup may wait for the controller before traffic goes to its original destination.");
+
     /// <summary>Builds the root command; <paramref name="run"/> is called with the parsed options.</summary>
     public static RootCommand Create(Func<ProxyOptions, CancellationToken, Task<int>> run)
     {
@@ -33,6 +42,7 @@ public static class ProxyCommandLine
         {
             OutboundListen, InboundListen, AdminListen, OutboundDestination, InboundDestination,
             OpaquePorts, DetectTimeout, ConnectTimeout, ResponseTimeout, DrainTimeout,
+            IdentityDirectory, OutboundDestinationIdentity, Controller, ControllerName, TrustAnchor, Identity, IdentityTokenFile, ResolveTimeout,
         };
         command.SetAction((result, cancellationToken) => run(Bind(result), cancellationToken));
         return command;
@@ -50,6 +60,14 @@ public static class ProxyCommandLine
         ConnectTimeout = result.GetValue(ConnectTimeout),
         ResponseTimeout = result.GetValue(ResponseTimeout) is var t && t == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : t,
         DrainTimeout = result.GetValue(DrainTimeout),
+        IdentityDirectory = result.GetValue(IdentityDirectory),
+        OutboundDestinationIdentity = result.GetValue(OutboundDestinationIdentity),
+        Controller = result.GetValue(Controller),
+        ControllerName = result.GetValue(ControllerName),
+        TrustAnchor = result.GetValue(TrustAnchor),
+        Identity = result.GetValue(Identity),
+        IdentityTokenFile = result.GetValue(IdentityTokenFile),
+        ResolveTimeout = result.GetValue(ResolveTimeout),
     };
 
     internal static string EnvironmentName(string flag) =>
@@ -64,7 +82,7 @@ public static class ProxyCommandLine
         var option = new Option<T>(flag)
         {
             Description = $"{description} [env {EnvironmentName(flag)}]" + (defaultValue is null ? string.Empty : $" [default: {defaultValue}]"),
-            HelpName = typeof(T) == typeof(TimeSpan) ? "duration" : typeof(T) == typeof(FrozenSet<int>) ? "ports" : "addr:port",
+            HelpName = typeof(T) == typeof(TimeSpan) ? "duration" : typeof(T) == typeof(FrozenSet<int>) ? "ports" : typeof(T) == typeof(string) ? "value" : "addr:port",
             CustomParser = argument => ParseOrReport(argument, flag, argument.Tokens.Count > 0 ? argument.Tokens[0].Value : null, parse),
         };
         option.DefaultValueFactory = argument => ParseOrReport(argument, flag, Fallback(flag, defaultValue), parse);
@@ -93,6 +111,9 @@ public static class ProxyCommandLine
 
     private static Option<IPEndPoint?> OptionalEndpoint(string flag, string description) =>
         Create<IPEndPoint?>(flag, null, description, text => ParseEndpoint(text));
+
+    private static Option<string?> Text(string flag, string description) =>
+        Create<string?>(flag, null, description, text => text.Length == 0 ? (null, "must not be empty") : (text, null));
 
     private static Option<TimeSpan> Duration(string flag, string defaultValue, string description) =>
         Create(flag, defaultValue, description, ParseDuration);

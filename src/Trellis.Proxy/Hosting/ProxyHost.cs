@@ -7,6 +7,7 @@ using Trellis.Proxy.Discovery;
 using Trellis.Proxy.Inbound;
 using Trellis.Proxy.Metrics;
 using Trellis.Proxy.Outbound;
+using Trellis.Proxy.Tls;
 using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Hosting;
@@ -24,27 +25,35 @@ public sealed partial class ProxyHost : IAsyncDisposable
     private readonly ProxyState _state = new();
     private readonly ConnectionTracker _tracker = new();
     private readonly TaskCompletionSource _shutdownRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly MeshSetup _mesh;
+    private readonly ProxyStack _outboundStack;
+    private readonly ProxyStack _inboundStack;
     private readonly ProxyListener _outbound;
     private readonly ProxyListener _inbound;
     private readonly AdminServer _admin;
 
+    /// <exception cref="Identity.IdentityLoadException">The identity files are missing or invalid.</exception>
+    /// <exception cref="System.Net.Sockets.SocketException">A listener cannot bind.</exception>
     public ProxyHost(ProxyOptions options, ILoggerFactory loggerFactory, TimeProvider time)
     {
         _options = options;
         _time = time;
         _logger = loggerFactory.CreateLogger("trellis.proxy");
         Metrics = new ProxyMetrics(new MetricsRegistry());
+        _mesh = MeshSetup.Create(options, time, loggerFactory);
 
-        var dialer = new SocketUpstreamConnector(options.ConnectTimeout);
-        var resolver = new TargetAddressResolver();
+        IUpstreamConnector dialer = new SocketUpstreamConnector(options.ConnectTimeout);
+        if (_mesh.Identity is { } identity)
+        {
+            dialer = new MeshAwareConnector(dialer, new MeshTlsConnector(dialer, identity, time, loggerFactory.CreateLogger<MeshTlsConnector>()));
+        }
 
-        var outbound = Components(TrafficDirection.Outbound, resolver, dialer, loggerFactory);
-        var inbound = Components(TrafficDirection.Inbound, resolver, dialer, loggerFactory);
+        // Outbound asks discovery where traffic goes; inbound always delivers to the local app.
+        _outboundStack = OutboundStack.Build(Components(TrafficDirection.Outbound, _mesh.OutboundResolver, dialer, loggerFactory));
+        _inboundStack = InboundStack.Build(Components(TrafficDirection.Inbound, new TargetAddressResolver(), dialer, loggerFactory));
 
-        _outbound = new ProxyListener(
-            options.OutboundListen, TrafficDirection.Outbound, OutboundTarget, OutboundStack.Build(outbound), _tracker, _logger);
-        _inbound = new ProxyListener(
-            options.InboundListen, TrafficDirection.Inbound, InboundTarget, InboundStack.Build(inbound), _tracker, _logger);
+        _outbound = new ProxyListener(options.OutboundListen, TrafficDirection.Outbound, OutboundTarget, _outboundStack.Handler, _tracker, _logger);
+        _inbound = new ProxyListener(options.InboundListen, TrafficDirection.Inbound, InboundTarget, _inboundStack.Handler, _tracker, _logger);
         _admin = new AdminServer(options.AdminListen, new AdminApplication(Metrics.Registry, _state, RequestShutdown), loggerFactory);
     }
 
@@ -55,8 +64,8 @@ public sealed partial class ProxyHost : IAsyncDisposable
         _outbound.Start();
         _inbound.Start();
         await _admin.StartAsync(cancellationToken);
-        _state.MarkListening();
         LogStarted(_logger, _outbound.LocalEndPoint, _inbound.LocalEndPoint, _admin.LocalEndPoint ?? _options.AdminListen);
+        _ = MarkReadyWhenIdentifiedAsync();
     }
 
     /// <summary>Asks for a graceful shutdown (SIGTERM, SIGINT or POST /shutdown).</summary>
@@ -71,7 +80,11 @@ public sealed partial class ProxyHost : IAsyncDisposable
         LogDraining(_logger, _tracker.Count, _options.DrainTimeout);
         await _outbound.DisposeAsync();
         await _inbound.DisposeAsync();
-        await _tracker.DrainAsync(_options.DrainTimeout, _time);
+        using var deadline = new CancellationTokenSource(_options.DrainTimeout, _time);
+        await Task.WhenAll(
+            _outboundStack.DrainAsync(deadline.Token),
+            _inboundStack.DrainAsync(deadline.Token),
+            _tracker.DrainAsync(_options.DrainTimeout, _time));
         LogStopped(_logger);
     }
 
@@ -79,16 +92,29 @@ public sealed partial class ProxyHost : IAsyncDisposable
     {
         await _outbound.DisposeAsync();
         await _inbound.DisposeAsync();
+        await _outboundStack.DisposeAsync();
+        await _inboundStack.DisposeAsync();
         await _admin.DisposeAsync();
+        await _mesh.DisposeAsync();
         _tracker.Dispose();
     }
 
-    private ProxyComponents Components(TrafficDirection direction, IDestinationResolver resolver, IUpstreamConnector dialer, ILoggerFactory loggerFactory)
+    /// <summary>Ready once listening and, with a control-plane identity, once it is certified.</summary>
+    private async Task MarkReadyWhenIdentifiedAsync()
     {
-        var connector = new MeteredUpstreamConnector(dialer, Metrics.ForTcp(direction, TcpPeer.Destination, tls: false));
-        return new ProxyComponents(
-            _options, resolver, connector, Metrics, _tracker, _time, loggerFactory, loggerFactory.CreateLogger("trellis.proxy." + direction.Label()));
+        try
+        {
+            await _mesh.IdentityReady;
+            _state.MarkListening();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogIdentityFailed(_logger, e.Message);
+        }
     }
+
+    private ProxyComponents Components(TrafficDirection direction, IDestinationResolver resolver, IUpstreamConnector dialer, ILoggerFactory loggerFactory) =>
+        new(_options, direction, resolver, new MeteredUpstreamConnector(dialer, Metrics, direction), _mesh.Identity, Metrics, _tracker, _time, loggerFactory);
 
     /// <summary>
     /// The static destination when one is configured; else where iptables says the app was
@@ -126,4 +152,7 @@ public sealed partial class ProxyHost : IAsyncDisposable
 
     [LoggerMessage(32, LogLevel.Information, "proxy stopped")]
     private static partial void LogStopped(ILogger logger);
+
+    [LoggerMessage(33, LogLevel.Error, "no mesh identity: {Reason}; the proxy stays not ready")]
+    private static partial void LogIdentityFailed(ILogger logger, string reason);
 }

@@ -1,7 +1,11 @@
+using Microsoft.Extensions.Logging;
 using Trellis.Proxy.Detection;
 using Trellis.Proxy.Hosting;
+using Trellis.Proxy.Http.Http1;
+using Trellis.Proxy.Http.Http2;
 using Trellis.Proxy.Metrics;
 using Trellis.Proxy.Tcp;
+using Trellis.Proxy.Tls;
 using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Inbound;
@@ -12,27 +16,50 @@ namespace Trellis.Proxy.Inbound;
 /// </summary>
 public static class InboundStack
 {
-    public static ProxyConnectionHandler Build(ProxyComponents components)
+    public static ProxyStack Build(ProxyComponents components)
     {
         var options = components.Options;
 
         // Anything not HTTP reaches the application as bytes.
         ProxyConnectionHandler tcp = new TcpForwardLayer(components.Resolver, components.Connector, components.Logger).InvokeAsync;
 
-        ProxyConnectionHandler detect = new DetectProtocolLayer(
-            http1: tcp,
-            http2: tcp,
-            tls: tcp,
-            opaque: tcp,
-            options.DetectTimeout,
-            components.Time,
-            components.Logger).InvokeAsync;
+        var http1 = new Http1Forwarder(
+            components.Resolver, components.Connector, components.Metrics,
+            new Http1Options { ResponseHeadersTimeout = options.ResponseTimeout },
+            components.Time, components.Logger, components.Tracker.Draining);
+        var http2 = new Http2Forwarder(
+            components.Resolver, components.Metrics, new Http2Options { ConnectTimeout = options.ConnectTimeout },
+            components.Time, components.LoggerFactory, components.Connector);
 
-        // Server-speaks-first ports skip detection, or the client would wait for the timeout.
+        // Inside a terminated mesh tunnel the caller speaks HTTP or opaque bytes (or its own TLS).
+        ProxyConnectionHandler detectInsideMeshTls = new DetectProtocolLayer(
+            http1.ServeAsync, http2.ServeAsync, tls: tcp, opaque: tcp, options.DetectTimeout, components.Time, components.Logger).InvokeAsync;
+
+        // A TLS ClientHello with the mesh ALPN is a peer proxy: terminate mTLS, learn the
+        // caller's identity. Any other TLS is the app's own and passes through as bytes.
+        var tls = components.Identity is null
+            ? tcp
+            : new MeshTlsServerLayer(
+                detectInsideMeshTls, tcp, components.Identity, components.Metrics, components.Time,
+                components.LoggerFactory.CreateLogger<MeshTlsServerLayer>()).InvokeAsync;
+
+        ProxyConnectionHandler detect = new DetectProtocolLayer(
+            http1.ServeAsync, http2.ServeAsync, tls, opaque: tcp, options.DetectTimeout, components.Time, components.Logger).InvokeAsync;
+
+        // Server-speaks-first ports skip HTTP detection. A meshed caller still opens with a
+        // ClientHello (its proxy speaks first), so with an identity the mesh TLS layer looks for
+        // one; an unmeshed server-speaks-first caller then waits for the detect timeout.
+        ProxyConnectionHandler opaquePort = components.Identity is null
+            ? tcp
+            : new DetectProtocolLayer(tcp, tcp, MeshTlsToOpaque(), opaque: tcp, options.DetectTimeout, components.Time, components.Logger).InvokeAsync;
         ProxyConnectionHandler byPort = connection =>
-            options.OpaquePorts.Contains(connection.Target.Port) ? tcp(connection) : detect(connection);
+            options.OpaquePorts.Contains(connection.Target.Port) ? opaquePort(connection) : detect(connection);
 
         // Outermost: count the connection and its bytes whatever happens below.
-        return new ConnectionMetricsLayer(byPort, components.Metrics).InvokeAsync;
+        return new ProxyStack(new ConnectionMetricsLayer(byPort, components.Metrics).InvokeAsync, http1, http2);
+
+        ProxyConnectionHandler MeshTlsToOpaque() => new MeshTlsServerLayer(
+            tcp, tcp, components.Identity!, components.Metrics, components.Time,
+            components.LoggerFactory.CreateLogger<MeshTlsServerLayer>()).InvokeAsync;
     }
 }

@@ -1,5 +1,7 @@
 using Trellis.Proxy.Detection;
 using Trellis.Proxy.Hosting;
+using Trellis.Proxy.Http.Http1;
+using Trellis.Proxy.Http.Http2;
 using Trellis.Proxy.Metrics;
 using Trellis.Proxy.Tcp;
 using Trellis.Proxy.Transport;
@@ -12,17 +14,26 @@ namespace Trellis.Proxy.Outbound;
 /// </summary>
 public static class OutboundStack
 {
-    public static ProxyConnectionHandler Build(ProxyComponents components)
+    public static ProxyStack Build(ProxyComponents components)
     {
         var options = components.Options;
 
         // The end of the line for anything that is not HTTP: bytes both ways, per-connection balancing.
         ProxyConnectionHandler tcp = new TcpForwardLayer(components.Resolver, components.Connector, components.Logger).InvokeAsync;
 
+        // HTTP is balanced per request; the connector upgrades hops to meshed endpoints to mTLS.
+        var http1 = new Http1Forwarder(
+            components.Resolver, components.Connector, components.Metrics,
+            new Http1Options { ResponseHeadersTimeout = options.ResponseTimeout },
+            components.Time, components.Logger, components.Tracker.Draining);
+        var http2 = new Http2Forwarder(
+            components.Resolver, components.Metrics, new Http2Options { ConnectTimeout = options.ConnectTimeout },
+            components.Time, components.LoggerFactory, components.Connector);
+
         // The app's own TLS passes through untouched: the proxy cannot (and must not) read it.
         ProxyConnectionHandler detect = new DetectProtocolLayer(
-            http1: tcp,
-            http2: tcp,
+            http1: http1.ServeAsync,
+            http2: http2.ServeAsync,
             tls: tcp,
             opaque: tcp,
             options.DetectTimeout,
@@ -34,6 +45,6 @@ public static class OutboundStack
             options.OpaquePorts.Contains(connection.Target.Port) ? tcp(connection) : detect(connection);
 
         // Outermost: count the connection and its bytes whatever happens below.
-        return new ConnectionMetricsLayer(byPort, components.Metrics).InvokeAsync;
+        return new ProxyStack(new ConnectionMetricsLayer(byPort, components.Metrics).InvokeAsync, http1, http2);
     }
 }

@@ -31,10 +31,12 @@ public sealed partial class TcpForwardLayer
         ConnectionContext upstream;
         try
         {
-            upstream = await _connector.ConnectAsync(endpoint.Address, CancellationToken.None);
+            upstream = await _connector.ConnectAsync(endpoint, CancellationToken.None);
+            endpoint.Completion.Complete(failed: false);
         }
         catch (UpstreamConnectException e)
         {
+            endpoint.Completion.Complete(failed: true);
             // An opaque client cannot be told why; closing at once is the honest answer.
             LogConnectFailed(_logger, connection.Direction.Label(), e.Endpoint, e.Error.Reason());
             return;

@@ -10,17 +10,42 @@ namespace Trellis.Proxy.Tls;
 /// <c>PipeWriter.AsStream</c>, are one-directional and SslStream takes one duplex stream
 /// (Kestrel's own duplex adapter is internal). Only the async paths exist: SslStream is driven
 /// by async calls, and a blocking read on a pipe would hold a thread.
-/// Disposing it leaves the pipes alone: whoever owns the connection completes them.
+/// Disposing it leaves the pipes alone unless it was given the connection as its owner (the
+/// HTTP/2 client's dialled connections, which SocketsHttpHandler closes by disposing the stream).
 /// </summary>
 internal sealed class DuplexPipeStream : Stream
 {
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
+    private readonly IAsyncDisposable? _owner;
 
-    public DuplexPipeStream(IDuplexPipe pipe)
+    public DuplexPipeStream(IDuplexPipe pipe, IAsyncDisposable? owner = null)
     {
         _input = pipe.Input;
         _output = pipe.Output;
+        _owner = owner;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_owner is not null)
+        {
+            await _owner.DisposeAsync();
+        }
+
+        await base.DisposeAsync();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _owner is not null)
+        {
+            // Closing a connection flushes and waits for its send loop; a synchronous Dispose
+            // must not block a thread on that, so the close runs on its own.
+            _ = _owner.DisposeAsync().AsTask();
+        }
+
+        base.Dispose(disposing);
     }
 
     public override bool CanRead => true;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using Trellis.Proxy.Metrics;
 
 namespace Trellis.Proxy.Transport;
@@ -53,9 +54,24 @@ public sealed class CountingDuplexPipe : IDuplexPipe
 
         public override ValueTask CompleteAsync(Exception? exception = null) => _inner.CompleteAsync(exception);
 
-        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
         {
-            var result = await _inner.ReadAsync(cancellationToken);
+            var pending = _inner.ReadAsync(cancellationToken);
+            if (pending.IsCompletedSuccessfully)
+            {
+                var result = pending.Result;
+                _lastBuffer = result.Buffer;
+                return new ValueTask<ReadResult>(result);
+            }
+
+            return AwaitAsync(pending);
+        }
+
+        // Pooled: a read that waits on the socket allocates no state machine per call.
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        private async ValueTask<ReadResult> AwaitAsync(ValueTask<ReadResult> pending)
+        {
+            var result = await pending;
             _lastBuffer = result.Buffer;
             return result;
         }

@@ -11,6 +11,14 @@ public interface IUpstreamConnector
 {
     /// <exception cref="UpstreamConnectException">The endpoint could not be reached.</exception>
     ValueTask<ConnectionContext> ConnectAsync(IPEndPoint endpoint, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Dials a resolved endpoint. A mesh-aware connector uses its identity to upgrade the hop
+    /// to mTLS; every other connector only needs the address.
+    /// </summary>
+    /// <exception cref="UpstreamConnectException">The endpoint could not be reached or proved another identity.</exception>
+    ValueTask<ConnectionContext> ConnectAsync(Discovery.UpstreamEndpoint endpoint, CancellationToken cancellationToken) =>
+        ConnectAsync(endpoint.Address, cancellationToken);
 }
 
 /// <summary>Why dialling an upstream failed; becomes a 502/504 and a log line.</summary>

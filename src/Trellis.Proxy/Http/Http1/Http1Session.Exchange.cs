@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Connections;
+using Trellis.Proxy.Balancing;
 using Trellis.Proxy.Discovery;
 using Trellis.Proxy.Metrics;
 using Trellis.Proxy.Tcp;
@@ -18,6 +19,9 @@ internal sealed partial class Http1Session
     private Http1ParseError _requestBodyError;
     private ValueTask _requestBodyCopy;
 
+    // The balancer's handle for the exchange in flight, completed with its outcome.
+    private PendingRequest _completion;
+
     /// <summary>Forwards the parsed request and its response; false when the client connection must end.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ExchangeAsync()
@@ -33,6 +37,7 @@ internal sealed partial class Http1Session
             return await FailAsync(ProxyError.NoEndpoints, null);
         }
 
+        _completion = endpoint.Completion;
         var pool = PoolFor(endpoint.Address);
         var hasBody = _request.Framing != Http1BodyFraming.None;
         _requestBodyOutcome = hasBody ? BodyRunning : (int)Http1BodyResult.Completed;
@@ -48,7 +53,7 @@ internal sealed partial class Http1Session
                 var error = ProxyError.None;
                 try
                 {
-                    upstream = await _context.Connector.ConnectAsync(endpoint.Address, _connection.Closed);
+                    upstream = await _context.Connector.ConnectAsync(endpoint, _connection.Closed);
                 }
                 catch (UpstreamConnectException e)
                 {
@@ -228,9 +233,13 @@ internal sealed partial class Http1Session
         _upstream = null;
     }
 
-    private void RecordResponse(int status) =>
-        _routeMetrics!.RecordResponse(
-            status, ResponseClassifier.Classify(status, -1), -1, _context.Time.GetElapsedTime(_start).TotalMilliseconds);
+    private void RecordResponse(int status)
+    {
+        var classification = ResponseClassifier.Classify(status, -1);
+        _routeMetrics!.RecordResponse(status, classification, -1, _context.Time.GetElapsedTime(_start).TotalMilliseconds);
+        _completion.Complete(failed: classification == ResponseClass.Failure);
+        _completion = default;
+    }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> TryFlushAsync(PipeWriter writer)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Trellis.Proxy.Discovery;
 using Trellis.Proxy.Metrics;
+using Trellis.Proxy.Tls;
 using Trellis.Proxy.Transport;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -28,6 +29,8 @@ public sealed class Http2Forwarder : IAsyncDisposable
     private readonly Http2Options _options;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly IUpstreamConnector? _connector;
+    private readonly UpstreamIdentities _identities = new();
     private readonly HandoffConnectionListener _listener = new();
     private readonly Lock _lock = new();
     private Task? _started;
@@ -42,7 +45,8 @@ public sealed class Http2Forwarder : IAsyncDisposable
         ProxyMetrics metrics,
         Http2Options options,
         TimeProvider time,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        IUpstreamConnector? connector = null)
     {
         ArgumentNullException.ThrowIfNull(resolver);
         ArgumentNullException.ThrowIfNull(metrics);
@@ -55,6 +59,7 @@ public sealed class Http2Forwarder : IAsyncDisposable
         _options = options;
         _time = time;
         _loggerFactory = loggerFactory;
+        _connector = connector;
     }
 
     /// <summary>
@@ -161,7 +166,7 @@ public sealed class Http2Forwarder : IAsyncDisposable
         services.AddHttpForwarder();
         _services = services.BuildServiceProvider();
 
-        _upstream = new HttpMessageInvoker(CreateUpstreamHandler(_options), disposeHandler: true);
+        _upstream = new HttpMessageInvoker(CreateUpstreamHandler(_options, _connector, _identities), disposeHandler: true);
         var requestConfig = new ForwarderRequestConfig
         {
             ActivityTimeout = _options.ResponseIdleTimeout,
@@ -169,7 +174,7 @@ public sealed class Http2Forwarder : IAsyncDisposable
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         var application = new Http2ForwardingApplication(
-            _services.GetRequiredService<IHttpForwarder>(), _upstream, requestConfig, _resolver, _metrics, _time,
+            _services.GetRequiredService<IHttpForwarder>(), _upstream, requestConfig, _resolver, _identities, _metrics, _time,
             _loggerFactory.CreateLogger("Trellis.Proxy.Http.Http2"));
 
         _server = new KestrelServer(Options.Create(CreateServerOptions(_options, _services)), _listener, _loggerFactory);
@@ -189,6 +194,29 @@ public sealed class Http2Forwarder : IAsyncDisposable
         server.Limits.Http2.MaxStreamsPerConnection = options.MaxConcurrentStreams;
         server.Listen(HandoffEndPoint.Instance, listen => listen.Protocols = HttpProtocols.Http2);
         return server;
+    }
+
+    /// <summary>
+    /// With a connector, upstream connections are dialled through it: metered like every other
+    /// upstream, and upgraded to mTLS for endpoints discovery named with a mesh identity.
+    /// SocketsHttpHandler still pools by the request URI's IP:port, so identities are looked up
+    /// by that address.
+    /// </summary>
+    private static SocketsHttpHandler CreateUpstreamHandler(Http2Options options, IUpstreamConnector? connector, UpstreamIdentities identities)
+    {
+        var handler = CreateUpstreamHandler(options);
+        if (connector is not null)
+        {
+            handler.ConnectCallback = async (context, cancellationToken) =>
+            {
+                var address = new IPEndPoint(IPAddress.Parse(context.DnsEndPoint.Host), context.DnsEndPoint.Port);
+                var endpoint = new UpstreamEndpoint(address) { Identity = identities.Find(address) };
+                var connection = await connector.ConnectAsync(endpoint, cancellationToken);
+                return new DuplexPipeStream(connection.Transport, connection);
+            };
+        }
+
+        return handler;
     }
 
     private static SocketsHttpHandler CreateUpstreamHandler(Http2Options options) => new()

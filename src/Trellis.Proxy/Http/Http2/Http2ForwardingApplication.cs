@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
+using Trellis.Proxy.Balancing;
 using Trellis.Proxy.Discovery;
 using Trellis.Proxy.Metrics;
 using Trellis.Proxy.Transport;
@@ -29,6 +30,7 @@ internal sealed partial class Http2ForwardingApplication : IHttpApplication<Http
     private readonly HttpMessageInvoker _upstream;
     private readonly ForwarderRequestConfig _requestConfig;
     private readonly IDestinationResolver _resolver;
+    private readonly UpstreamIdentities _identities;
     private readonly ProxyMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -40,6 +42,7 @@ internal sealed partial class Http2ForwardingApplication : IHttpApplication<Http
         HttpMessageInvoker upstream,
         ForwarderRequestConfig requestConfig,
         IDestinationResolver resolver,
+        UpstreamIdentities identities,
         ProxyMetrics metrics,
         TimeProvider time,
         ILogger logger)
@@ -48,6 +51,7 @@ internal sealed partial class Http2ForwardingApplication : IHttpApplication<Http
         _upstream = upstream;
         _requestConfig = requestConfig;
         _resolver = resolver;
+        _identities = identities;
         _metrics = metrics;
         _time = time;
         _logger = logger;
@@ -75,10 +79,14 @@ internal sealed partial class Http2ForwardingApplication : IHttpApplication<Http
         var failure = ProxyError.None;
         var clientGone = false;
         IPEndPoint? endpoint = null;
+        PendingRequest completion = default;
         Exception? cause = null;
         try
         {
-            endpoint = (await _resolver.ResolveAsync(connection, authority, context.RequestAborted)).Address;
+            var resolved = await _resolver.ResolveAsync(connection, authority, context.RequestAborted);
+            completion = resolved.Completion;
+            endpoint = resolved.Address;
+            _identities.Remember(resolved);
             var error = await _forwarder.SendAsync(context, Prefix(endpoint), _upstream, _requestConfig, HttpTransformer.Empty);
             if (error != ForwarderError.None)
             {
@@ -121,7 +129,9 @@ internal sealed partial class Http2ForwardingApplication : IHttpApplication<Http
             grpcStatus = clientGone ? 1 : failure != ProxyError.None ? failure.GrpcStatus() : -1;
         }
 
-        route.RecordResponse(status, ResponseClassifier.Classify(status, grpcStatus), grpcStatus, _time.GetElapsedTime(start).TotalMilliseconds);
+        var classification = ResponseClassifier.Classify(status, grpcStatus);
+        route.RecordResponse(status, classification, grpcStatus, _time.GetElapsedTime(start).TotalMilliseconds);
+        completion.Complete(failed: classification == ResponseClass.Failure && !clientGone);
     }
 
     /// <summary>
