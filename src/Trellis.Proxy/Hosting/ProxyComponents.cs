@@ -1,8 +1,11 @@
 using Microsoft.Extensions.Logging;
 using Trellis.Proxy.Configuration;
 using Trellis.Proxy.Discovery;
+using Trellis.Proxy.Http.Http1;
+using Trellis.Proxy.Http.Http2;
 using Trellis.Proxy.Identity;
 using Trellis.Proxy.Metrics;
+using Trellis.Proxy.Tcp;
 using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Hosting;
@@ -22,4 +25,15 @@ public sealed record ProxyComponents(
     ILoggerFactory LoggerFactory)
 {
     public ILogger Logger { get; } = LoggerFactory.CreateLogger("trellis.proxy." + Direction.Label());
+
+    /// <summary>Opaque TCP: bytes both ways, balanced per connection.</summary>
+    public ProxyConnectionHandler NewTcpForwarder() => new TcpForwardLayer(Resolver, Connector, Logger).InvokeAsync;
+
+    /// <summary>HTTP/1, balanced per request over pooled upstream connections.</summary>
+    public Http1Forwarder NewHttp1Forwarder() => new(
+        Resolver, Connector, Metrics, new Http1Options { ResponseHeadersTimeout = Options.ResponseTimeout }, Time, Logger, Tracker.Draining);
+
+    /// <summary>HTTP/2 and gRPC, balanced per request over multiplexed upstream connections.</summary>
+    public Http2Forwarder NewHttp2Forwarder() => new(
+        Resolver, Metrics, new Http2Options { ConnectTimeout = Options.ConnectTimeout }, Time, LoggerFactory, Connector);
 }

@@ -1,10 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Trellis.Proxy.Detection;
 using Trellis.Proxy.Hosting;
-using Trellis.Proxy.Http.Http1;
-using Trellis.Proxy.Http.Http2;
 using Trellis.Proxy.Metrics;
-using Trellis.Proxy.Tcp;
 using Trellis.Proxy.Tls;
 using Trellis.Proxy.Transport;
 
@@ -21,15 +18,10 @@ public static class InboundStack
         var options = components.Options;
 
         // Anything not HTTP reaches the application as bytes.
-        ProxyConnectionHandler tcp = new TcpForwardLayer(components.Resolver, components.Connector, components.Logger).InvokeAsync;
+        ProxyConnectionHandler tcp = components.NewTcpForwarder();
 
-        var http1 = new Http1Forwarder(
-            components.Resolver, components.Connector, components.Metrics,
-            new Http1Options { ResponseHeadersTimeout = options.ResponseTimeout },
-            components.Time, components.Logger, components.Tracker.Draining);
-        var http2 = new Http2Forwarder(
-            components.Resolver, components.Metrics, new Http2Options { ConnectTimeout = options.ConnectTimeout },
-            components.Time, components.LoggerFactory, components.Connector);
+        var http1 = components.NewHttp1Forwarder();
+        var http2 = components.NewHttp2Forwarder();
 
         // Inside a terminated mesh tunnel the caller speaks HTTP or opaque bytes (or its own TLS).
         ProxyConnectionHandler detectInsideMeshTls = new DetectProtocolLayer(

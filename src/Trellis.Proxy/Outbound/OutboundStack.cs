@@ -1,9 +1,6 @@
 using Trellis.Proxy.Detection;
 using Trellis.Proxy.Hosting;
-using Trellis.Proxy.Http.Http1;
-using Trellis.Proxy.Http.Http2;
 using Trellis.Proxy.Metrics;
-using Trellis.Proxy.Tcp;
 using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Outbound;
@@ -19,16 +16,11 @@ public static class OutboundStack
         var options = components.Options;
 
         // The end of the line for anything that is not HTTP: bytes both ways, per-connection balancing.
-        ProxyConnectionHandler tcp = new TcpForwardLayer(components.Resolver, components.Connector, components.Logger).InvokeAsync;
+        ProxyConnectionHandler tcp = components.NewTcpForwarder();
 
         // HTTP is balanced per request; the connector upgrades hops to meshed endpoints to mTLS.
-        var http1 = new Http1Forwarder(
-            components.Resolver, components.Connector, components.Metrics,
-            new Http1Options { ResponseHeadersTimeout = options.ResponseTimeout },
-            components.Time, components.Logger, components.Tracker.Draining);
-        var http2 = new Http2Forwarder(
-            components.Resolver, components.Metrics, new Http2Options { ConnectTimeout = options.ConnectTimeout },
-            components.Time, components.LoggerFactory, components.Connector);
+        var http1 = components.NewHttp1Forwarder();
+        var http2 = components.NewHttp2Forwarder();
 
         // The app's own TLS passes through untouched: the proxy cannot (and must not) read it.
         ProxyConnectionHandler detect = new DetectProtocolLayer(

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Tls;
 
@@ -16,15 +17,14 @@ namespace Trellis.Proxy.Tls;
 /// close_notify), disposes the SslStream and, when this connection owns it (the outbound
 /// side dialled it), the underlying connection.
 /// </summary>
-internal sealed class TlsConnectionContext : ConnectionContext, IConnectionTransportFeature, ISslStreamFeature
+internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConnectionTransportFeature, ISslStreamFeature
 {
-    private readonly ConnectionContext _inner;
     private readonly bool _ownsInner;
     private int _disposed;
 
     public TlsConnectionContext(ConnectionContext inner, SslStream ssl, bool ownsInner, string peerId)
+        : base(inner)
     {
-        _inner = inner;
         _ownsInner = ownsInner;
         SslStream = ssl;
         PeerId = peerId;
@@ -52,39 +52,12 @@ internal sealed class TlsConnectionContext : ConnectionContext, IConnectionTrans
 
     public override IDuplexPipe Transport { get; set; }
 
-    public override string ConnectionId
-    {
-        get => _inner.ConnectionId;
-        set => _inner.ConnectionId = value;
-    }
 
     public override IFeatureCollection Features { get; }
 
-    public override IDictionary<object, object?> Items
-    {
-        get => _inner.Items;
-        set => _inner.Items = value;
-    }
 
-    public override CancellationToken ConnectionClosed
-    {
-        get => _inner.ConnectionClosed;
-        set => _inner.ConnectionClosed = value;
-    }
 
-    public override EndPoint? LocalEndPoint
-    {
-        get => _inner.LocalEndPoint;
-        set => _inner.LocalEndPoint = value;
-    }
 
-    public override EndPoint? RemoteEndPoint
-    {
-        get => _inner.RemoteEndPoint;
-        set => _inner.RemoteEndPoint = value;
-    }
-
-    public override void Abort(ConnectionAbortedException abortReason) => _inner.Abort(abortReason);
 
     public override async ValueTask DisposeAsync()
     {
@@ -98,7 +71,7 @@ internal sealed class TlsConnectionContext : ConnectionContext, IConnectionTrans
         await SslStream.DisposeAsync();
         if (_ownsInner)
         {
-            await _inner.DisposeAsync();
+            await Inner.DisposeAsync();
         }
 
         await base.DisposeAsync();

@@ -14,18 +14,17 @@ namespace Trellis.Proxy.Http.Http2;
 /// <see cref="Http2Forwarder.ServeAsync"/>, while the socket itself stays owned (and disposed)
 /// by the listener that accepted it.
 /// </summary>
-internal sealed class HandoffConnectionContext : ConnectionContext
+internal sealed class HandoffConnectionContext : DelegatingConnectionContext
 {
-    private readonly ConnectionContext _inner;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public HandoffConnectionContext(ProxyConnection connection)
+        : base(connection.Context)
     {
-        _inner = connection.Context;
         Connection = connection;
 
         // Defaults fall through to the socket's own features (memory pool, socket, TLS, ...).
-        Features = new FeatureCollection(_inner.Features);
+        Features = new FeatureCollection(Inner.Features);
         Features.Set(connection);
     }
 
@@ -34,47 +33,15 @@ internal sealed class HandoffConnectionContext : ConnectionContext
     /// <summary>Completes when Kestrel has finished with the connection.</summary>
     public Task Done => _done.Task;
 
-    public override string ConnectionId
-    {
-        get => _inner.ConnectionId;
-        set => _inner.ConnectionId = value;
-    }
 
     public override IFeatureCollection Features { get; }
 
-    public override IDictionary<object, object?> Items
-    {
-        get => _inner.Items;
-        set => _inner.Items = value;
-    }
 
-    public override IDuplexPipe Transport
-    {
-        get => _inner.Transport;
-        set => _inner.Transport = value;
-    }
 
-    public override CancellationToken ConnectionClosed
-    {
-        get => _inner.ConnectionClosed;
-        set => _inner.ConnectionClosed = value;
-    }
 
-    public override EndPoint? LocalEndPoint
-    {
-        get => _inner.LocalEndPoint;
-        set => _inner.LocalEndPoint = value;
-    }
 
-    public override EndPoint? RemoteEndPoint
-    {
-        get => _inner.RemoteEndPoint;
-        set => _inner.RemoteEndPoint = value;
-    }
 
-    public override void Abort(ConnectionAbortedException abortReason) => _inner.Abort(abortReason);
-
-    public override void Abort() => _inner.Abort();
+    public override void Abort() => Inner.Abort();
 
     /// <summary>Signals the hand-off as finished; the accepting listener disposes the socket.</summary>
     public override ValueTask DisposeAsync()
