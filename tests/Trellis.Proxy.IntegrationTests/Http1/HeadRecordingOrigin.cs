@@ -8,7 +8,8 @@ namespace Trellis.Proxy.IntegrationTests.Http1;
 /// A minimal HTTP/1.1 origin on a raw socket that keeps every request head exactly as it came
 /// off the wire (Kestrel would normalise what these tests look at: header case and the
 /// hop-by-hop fields). It answers each bodiless request with a short 200 and keeps the
-/// connection open.
+/// connection open, except <c>GET /hang</c>, which it never answers. No framework runs per
+/// request, so its answers are prompt even on a loaded machine.
 /// </summary>
 internal sealed class HeadRecordingOrigin : IAsyncDisposable
 {
@@ -44,8 +45,19 @@ internal sealed class HeadRecordingOrigin : IAsyncDisposable
                 buffered.AddRange(buffer.AsSpan(0, read));
             }
 
-            _heads.Enqueue(Encoding.Latin1.GetString(buffered.GetRange(0, end).ToArray()));
+            var head = Encoding.Latin1.GetString(buffered.GetRange(0, end).ToArray());
+            _heads.Enqueue(head);
             buffered.RemoveRange(0, end);
+            if (head.StartsWith("GET /hang ", StringComparison.Ordinal))
+            {
+                // Never answers; waits for the proxy to give up and close.
+                while (await stream.ReadAsync(buffer, cancellationToken) > 0)
+                {
+                }
+
+                return;
+            }
+
             await stream.WriteAsync("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n"u8.ToArray(), cancellationToken);
         }
     }
