@@ -23,8 +23,10 @@ internal sealed class MeshFixture : IDisposable
     public string ServerIdentityDirectory => _directory.Combine("server");
 
     /// <summary>The server side: mTLS terminated on its inbound listener, plaintext to the origin.</summary>
-    public Task<ProxyProcess> StartServerProxyAsync(HeadRecordingOrigin origin) =>
-        ProxyProcess.StartAsync(["--inbound-destination", origin.EndPoint.ToString(), "--identity-dir", ServerIdentityDirectory]);
+    public Task<ProxyProcess> StartServerProxyAsync(HeadRecordingOrigin origin) => StartServerProxyAsync(origin.EndPoint);
+
+    public Task<ProxyProcess> StartServerProxyAsync(IPEndPoint origin) =>
+        ProxyProcess.StartAsync(["--inbound-destination", origin.ToString(), "--identity-dir", ServerIdentityDirectory]);
 
     /// <summary>The client side: plaintext in on its outbound listener, mTLS to <paramref name="destination"/>, which must prove <paramref name="identity"/>.</summary>
     public Task<ProxyProcess> StartClientProxyAsync(IPEndPoint destination, string identity) =>
