@@ -2,6 +2,8 @@
 # The main job, until `trellis demo` replaces it: a sample app behind two Trellis proxies
 # (the caller's outbound side and the app's inbound side, as in a meshed call), real requests
 # through them with curl, then what each proxy measured, read from its admin /metrics.
+# The hop between the two proxies is mTLS: a throwaway PKI made here with openssl gives each
+# proxy a SPIFFE identity, and the caller's proxy insists on the app's.
 # Everything listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -9,7 +11,7 @@ cd "$(dirname "$0")"
 
 require_dotnet
 export DEBIAN_FRONTEND=noninteractive
-require_packages curl
+require_packages curl openssl
 
 APP=127.0.0.1:18080
 SERVER_INBOUND=127.0.0.1:14143 SERVER_ADMIN=127.0.0.1:14191
@@ -25,6 +27,41 @@ publish_proxy artifacts/bin
 dotnet publish examples/Trellis.Examples.Hello -c Release -o artifacts/examples/hello --nologo -v quiet -clp:ErrorsOnly \
     || die "building the sample app failed"
 
+# make_pki DIR : a trust anchor signs an issuer, which signs one ECDSA P-256 leaf per workload,
+# named by its SPIFFE ID (a URI SAN). Each proxy gets DIR/<name>/{tls.crt,tls.key,ca.crt}.
+TRUST_DOMAIN=trellis.local
+CALLER_ID=spiffe://$TRUST_DOMAIN/ns/demo/sa/caller
+APP_ID=spiffe://$TRUST_DOMAIN/ns/demo/sa/hello
+new_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
+sign() { # sign CSR CA_CERT CA_KEY EXTENSIONS OUT
+    openssl x509 -req -in "$1" -CA "$2" -CAkey "$3" -set_serial "0x$(openssl rand -hex 16)" \
+        -days 2 -sha256 -extfile <(printf '%b' "$4") -out "$5" 2>/dev/null
+}
+make_pki() {
+    local dir=$1 name id
+    rm -rf "$dir" && mkdir -p "$dir"
+    new_key "$dir/anchor.key"
+    openssl req -x509 -new -key "$dir/anchor.key" -subj "/CN=trellis demo trust anchor" -days 2 -sha256 \
+        -addext "basicConstraints=critical,CA:TRUE,pathlen:1" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -out "$dir/anchor.crt"
+    new_key "$dir/issuer.key"
+    openssl req -new -key "$dir/issuer.key" -subj "/CN=trellis demo issuer" -out "$dir/issuer.csr"
+    sign "$dir/issuer.csr" "$dir/anchor.crt" "$dir/anchor.key" \
+        'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid' \
+        "$dir/issuer.crt"
+    for name in caller hello; do
+        id=spiffe://$TRUST_DOMAIN/ns/demo/sa/$name
+        mkdir -p "$dir/$name"
+        new_key "$dir/$name/tls.key"
+        openssl req -new -key "$dir/$name/tls.key" -subj "/CN=$name" -out "$dir/$name/tls.csr"
+        sign "$dir/$name/tls.csr" "$dir/issuer.crt" "$dir/issuer.key" \
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=URI:$id" \
+            "$dir/$name/leaf.crt"
+        cat "$dir/$name/leaf.crt" "$dir/issuer.crt" >"$dir/$name/tls.crt"
+        cp "$dir/anchor.crt" "$dir/$name/ca.crt"
+    done
+}
+
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -33,17 +70,22 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p artifacts/demo
 
+echo "==> making a throwaway mesh PKI with openssl: $CALLER_ID and $APP_ID"
+make_pki artifacts/demo/pki
+
 echo "==> starting the sample app on $APP"
 artifacts/examples/hello/hello --urls "http://$APP" >artifacts/demo/app.log 2>&1 &
 pids+=($!)
 
-echo "==> starting the app's proxy: inbound $SERVER_INBOUND -> app $APP"
+echo "==> starting the app's proxy as $APP_ID: inbound $SERVER_INBOUND (mTLS) -> app $APP"
 TRELLIS_LOG=info artifacts/bin/trellis-proxy --inbound-listen "$SERVER_INBOUND" --inbound-destination "$APP" \
+    --identity-dir artifacts/demo/pki/hello \
     --outbound-listen 127.0.0.1:14140 --admin-listen "$SERVER_ADMIN" >artifacts/demo/server-proxy.log 2>&1 &
 pids+=($!)
 
-echo "==> starting the caller's proxy: outbound $CLIENT_OUTBOUND -> $SERVER_INBOUND"
+echo "==> starting the caller's proxy as $CALLER_ID: outbound $CLIENT_OUTBOUND -> $SERVER_INBOUND (mTLS, must be $APP_ID)"
 TRELLIS_LOG=info artifacts/bin/trellis-proxy --outbound-listen "$CLIENT_OUTBOUND" --outbound-destination "$SERVER_INBOUND" \
+    --identity-dir artifacts/demo/pki/caller --outbound-destination-identity "$APP_ID" \
     --inbound-listen 127.0.0.1:24143 --admin-listen "$CLIENT_ADMIN" >artifacts/demo/client-proxy.log 2>&1 &
 pids+=($!)
 
@@ -75,6 +117,11 @@ show_metrics() {
 }
 show_metrics "the caller's proxy, outbound side" "$CLIENT_ADMIN"
 show_metrics "the app's proxy, inbound side" "$SERVER_ADMIN"
+
+echo
+echo "==> the hop between the proxies was mTLS: the app's proxy counted its requests with tls=\"true\""
+curl -s "http://$SERVER_ADMIN/metrics" | grep -E '^request_total\{direction="inbound".*tls="true"' | sed 's/^/    /' \
+    || die "the app's proxy saw no mTLS requests; see artifacts/demo/"
 
 echo
 echo "==> graceful shutdown: POST /shutdown to both proxies"

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Detection;
@@ -112,7 +113,12 @@ public static class ProtocolDetector
                 }
             }
 
-            return scanLimitReached ? DetectedProtocol.Opaque : DetectedProtocol.Unknown;
+            // A request line this long is still HTTP when its target has HTTP's form: the
+            // HTTP/1 layer answers it with 414, where opaque forwarding would hand an oversized
+            // request to the application unchecked and uncounted.
+            return scanLimitReached
+                ? LooksLikeRequestTarget(bytes[(methodEnd + 1)..]) ? DetectedProtocol.Http1 : DetectedProtocol.Opaque
+                : DetectedProtocol.Unknown;
         }
 
         var line = bytes[..lineEnd];
@@ -130,4 +136,10 @@ public static class ProtocolDetector
         var isHttp1 = line[^(Http11.Length + 1)] == (byte)' ' && (version.SequenceEqual(Http11) || version.SequenceEqual(Http10));
         return isHttp1 ? DetectedProtocol.Http1 : DetectedProtocol.Opaque;
     }
+
+    /// <summary>Origin form (<c>/path</c>) or absolute form (<c>http://</c>, <c>https://</c>), RFC 9112 §3.2.</summary>
+    private static bool LooksLikeRequestTarget(ReadOnlySpan<byte> target) =>
+        target.StartsWith("/"u8)
+        || (target.Length >= 7 && Ascii.EqualsIgnoreCase(target[..7], "http://"u8))
+        || (target.Length >= 8 && Ascii.EqualsIgnoreCase(target[..8], "https://"u8));
 }

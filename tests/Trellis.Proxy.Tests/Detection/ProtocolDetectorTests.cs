@@ -79,10 +79,21 @@ public class ProtocolDetectorTests
         Assert.Equal(DetectedProtocol.Http2, ProtocolDetector.Detect(buffer, isCompleted: false));
     }
 
-    [Fact]
-    public void Detect_RequestLineLongerThanScanLimit_IsOpaque()
+    [Theory]
+    [InlineData("GET /")]
+    [InlineData("GET http://web.test/")]
+    [InlineData("POST HTTPS://web.test/")]
+    public void Detect_RequestLineLongerThanScanLimit_IsHttp1SoItGets414(string start)
     {
-        var text = "GET /" + new string('a', ProtocolDetector.MaxRequestLineScan) + " HTTP/1.1\r\n";
+        var text = start + new string('a', ProtocolDetector.MaxRequestLineScan) + " HTTP/1.1\r\n";
+
+        Assert.Equal(DetectedProtocol.Http1, ProtocolDetector.Detect(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), isCompleted: false));
+    }
+
+    [Fact]
+    public void Detect_LongTextLineWithoutRequestTarget_IsOpaque()
+    {
+        var text = "AUTH " + new string('a', ProtocolDetector.MaxRequestLineScan) + "\r\n";
 
         Assert.Equal(DetectedProtocol.Opaque, ProtocolDetector.Detect(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), isCompleted: false));
     }
