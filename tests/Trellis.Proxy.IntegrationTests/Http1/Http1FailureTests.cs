@@ -111,8 +111,8 @@ public class Http1FailureTests
 
         Assert.True(next.StartsWith("200 ", StringComparison.Ordinal) && next.EndsWith("\r\n\r\nok\n", StringComparison.Ordinal), next + proxy.Log);
         var metrics = await proxy.MetricsAsync();
-        // A 504 is the proxy's own answer, not the upstream's: a failure with no upstream status.
-        Assert.Equal(timeouts, MetricsText.Sum(metrics, "response_total", "status_code=\"\"", "classification=\"failure\""));
+        // The proxy's own 504 is recorded as what the client was answered: a failure.
+        Assert.Equal(timeouts, MetricsText.Sum(metrics, "response_total", "status_code=\"504\"", "classification=\"failure\""));
     }
 
     /// <summary>

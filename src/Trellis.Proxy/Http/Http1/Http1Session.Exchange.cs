@@ -197,7 +197,8 @@ internal sealed partial class Http1Session
         var keepAlive = _request.KeepAlive && body == Http1BodyResult.Completed && !_context.Draining.IsCancellationRequested;
         LogUpstreamFailed(_context.Logger, _connection.Direction.Label(), _authority, endpoint, error.Reason());
         Http1ErrorResponses.WriteProxyError(_clientOutput, error, close: !keepAlive);
-        RecordResponse(0);
+        // Record what the client was answered (502/504), as the HTTP/2 path does.
+        RecordResponse(error.StatusCode());
         return await TryFlushClientAsync() && keepAlive;
     }
 

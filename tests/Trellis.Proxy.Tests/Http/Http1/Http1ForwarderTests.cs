@@ -223,7 +223,7 @@ public class Http1ForwarderTests
 
         client.Complete();
         await served.WaitAsync(Bound);
-        Assert.Contains("status_code=\"\",classification=\"failure\"", harness.Metrics.Registry.Render());
+        Assert.Contains("status_code=\"502\",classification=\"failure\"", harness.Metrics.Registry.Render());
     }
 
     [Fact]
