@@ -13,15 +13,17 @@ public sealed class HttpRouteMetrics
     private readonly string _direction;
     private readonly string _authority;
     private readonly string _tls;
-    private readonly ConcurrentDictionary<(int Status, ResponseClass Class, int GrpcStatus), (Counter Total, Histogram Latency)> _responses = new();
+    private readonly string _clientId;
+    private readonly ConcurrentDictionary<(int Status, ResponseClass Class, int GrpcStatus, DestinationLabels Destination), (Counter Total, Histogram Latency)> _responses = new();
 
-    internal HttpRouteMetrics(ProxyMetrics metrics, string direction, string authority, string tls)
+    internal HttpRouteMetrics(ProxyMetrics metrics, string direction, string authority, string tls, string clientId)
     {
         _metrics = metrics;
         _direction = direction;
         _authority = authority;
         _tls = tls;
-        Requests = metrics.RequestTotal.WithLabels(direction, authority, tls);
+        _clientId = clientId;
+        Requests = metrics.RequestTotal.WithLabels(direction, authority, tls, clientId);
     }
 
     public Counter Requests { get; }
@@ -29,21 +31,23 @@ public sealed class HttpRouteMetrics
     /// <param name="status">HTTP status code, or 0 when no response was received.</param>
     /// <param name="grpcStatus">gRPC status from the trailers, or -1 when not gRPC.</param>
     /// <param name="latencyMs">From request headers received to response stream complete.</param>
-    public void RecordResponse(int status, ResponseClass classification, int grpcStatus, double latencyMs)
+    /// <param name="destination">Who answered, as discovery named it; default when unknown.</param>
+    public void RecordResponse(int status, ResponseClass classification, int grpcStatus, double latencyMs, DestinationLabels destination = default)
     {
-        var series = _responses.GetOrAdd((status, classification, grpcStatus), static (key, self) => self.Bind(key), this);
+        var series = _responses.GetOrAdd((status, classification, grpcStatus, destination), static (key, self) => self.Bind(key), this);
         series.Total.Increment();
         series.Latency.Observe(latencyMs);
     }
 
-    private (Counter, Histogram) Bind((int Status, ResponseClass Class, int GrpcStatus) key)
+    private (Counter, Histogram) Bind((int Status, ResponseClass Class, int GrpcStatus, DestinationLabels Destination) key)
     {
         var status = key.Status == 0 ? string.Empty : key.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var classification = key.Class == ResponseClass.Success ? "success" : "failure";
         var grpc = key.GrpcStatus < 0 ? string.Empty : key.GrpcStatus.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return (
-            _metrics.ResponseTotal.WithLabels(_direction, _authority, _tls, status, classification, grpc),
-            _metrics.ResponseLatencyMs.WithLabels(_direction, _authority, _tls, status, classification, grpc));
+        var dst = key.Destination;
+        string[] labels =
+            [_direction, _authority, _tls, _clientId, dst.ServerId ?? string.Empty, dst.Namespace ?? string.Empty, dst.Service ?? string.Empty, status, classification, grpc];
+        return (_metrics.ResponseTotal.WithLabels(labels), _metrics.ResponseLatencyMs.WithLabels(labels));
     }
 }
 

@@ -12,15 +12,22 @@ public sealed class ProxyMetrics
     internal static readonly double[] LatencyBucketsMs =
         [1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000];
 
+    /// <summary>
+    /// Who called (client_id: the caller's mesh identity, inbound), who answered (server_id: the
+    /// peer's mesh identity, and the destination service, outbound), and how.
+    /// </summary>
+    private static readonly string[] ResponseLabels =
+        ["direction", "authority", "tls", "client_id", "server_id", "dst_namespace", "dst_service", "status_code", "classification", "grpc_status"];
+
     public ProxyMetrics(MetricsRegistry registry)
     {
         Registry = registry;
-        RequestTotal = registry.Counter("request_total", "Total count of HTTP requests.", "direction", "authority", "tls");
+        RequestTotal = registry.Counter("request_total", "Total count of HTTP requests.", "direction", "authority", "tls", "client_id");
         ResponseTotal = registry.Counter(
-            "response_total", "Total count of HTTP responses.", "direction", "authority", "tls", "status_code", "classification", "grpc_status");
+            "response_total", "Total count of HTTP responses.", ResponseLabels);
         ResponseLatencyMs = registry.Histogram(
             "response_latency_ms", "Elapsed times between a request's headers being received and its response stream completing.",
-            LatencyBucketsMs, "direction", "authority", "tls", "status_code", "classification", "grpc_status");
+            LatencyBucketsMs, ResponseLabels);
         TcpOpenTotal = registry.Counter("tcp_open_total", "Total count of opened connections.", "direction", "peer", "tls");
         TcpCloseTotal = registry.Counter("tcp_close_total", "Total count of closed connections.", "direction", "peer", "tls", "errno");
         TcpOpenConnections = registry.Gauge("tcp_open_connections", "Number of currently-open connections.", "direction", "peer", "tls");
@@ -46,9 +53,10 @@ public sealed class ProxyMetrics
 
     public CounterFamily TcpWriteBytesTotal { get; }
 
-    /// <summary>Binds the series of one HTTP authority, to be kept by the caller.</summary>
-    public HttpRouteMetrics ForHttp(TrafficDirection direction, string authority, bool tls) =>
-        new(this, direction.Label(), authority, tls ? "true" : "false");
+    /// <summary>Binds the series of one HTTP authority (and caller), to be kept by the caller.</summary>
+    /// <param name="clientId">The caller's verified mesh identity, or null when it has none.</param>
+    public HttpRouteMetrics ForHttp(TrafficDirection direction, string authority, bool tls, string? clientId = null) =>
+        new(this, direction.Label(), authority, tls ? "true" : "false", clientId ?? string.Empty);
 
     /// <summary>Binds the connection-level series of one side and peer.</summary>
     public TcpMetrics ForTcp(TrafficDirection direction, TcpPeer peer, bool tls) =>

@@ -131,8 +131,8 @@ public class Http1ForwardingTests
         Assert.Equal(0, (await ExternalCommand.CurlAsync("-H", "Host: api.test", $"http://{proxy.Outbound}/status/404")).ExitCode);
 
         var metrics = await proxy.MetricsAsync();
-        Assert.Equal(4, MetricsText.Series(metrics, "request_total{direction=\"outbound\",authority=\"web.test:8080\",tls=\"false\"}"));
-        Assert.Equal(1, MetricsText.Series(metrics, "request_total{direction=\"outbound\",authority=\"api.test\",tls=\"false\"}"));
+        Assert.Equal(4, MetricsText.Series(metrics, "request_total{direction=\"outbound\",authority=\"web.test:8080\",tls=\"false\",client_id=\"\"}"));
+        Assert.Equal(1, MetricsText.Series(metrics, "request_total{direction=\"outbound\",authority=\"api.test\",tls=\"false\",client_id=\"\"}"));
         Assert.Equal(3, MetricsText.Sum(metrics, "response_total", "authority=\"web.test:8080\"", "status_code=\"200\"", "classification=\"success\""));
         Assert.Equal(1, MetricsText.Sum(metrics, "response_total", "authority=\"web.test:8080\"", "status_code=\"503\"", "classification=\"failure\""));
         Assert.Equal(1, MetricsText.Sum(metrics, "response_total", "authority=\"api.test\"", "status_code=\"404\"", "classification=\"success\""));

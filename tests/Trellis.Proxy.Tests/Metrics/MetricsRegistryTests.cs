@@ -75,7 +75,7 @@ public class MetricsRegistryTests
         route.RecordResponse(200, ResponseClassifier.Classify(200, 14), 14, 3);
 
         Assert.Contains(
-            "response_total{direction=\"outbound\",authority=\"svc:50051\",tls=\"false\",status_code=\"200\",classification=\"failure\",grpc_status=\"14\"} 1\n",
+            "response_total{direction=\"outbound\",authority=\"svc:50051\",tls=\"false\",client_id=\"\",server_id=\"\",dst_namespace=\"\",dst_service=\"\",status_code=\"200\",classification=\"failure\",grpc_status=\"14\"} 1\n",
             metrics.Registry.Render());
     }
 
@@ -93,5 +93,24 @@ public class MetricsRegistryTests
         Assert.Contains("tcp_open_total{direction=\"inbound\",peer=\"src\",tls=\"true\"} 2\n", text);
         Assert.Contains("tcp_open_connections{direction=\"inbound\",peer=\"src\",tls=\"true\"} 1\n", text);
         Assert.Contains("tcp_close_total{direction=\"inbound\",peer=\"src\",tls=\"true\",errno=\"\"} 1\n", text);
+    }
+
+    [Fact]
+    public void RecordResponse_WithDestinationAndCaller_LabelsWhoCalledAndWhoAnswered()
+    {
+        var metrics = new ProxyMetrics(new MetricsRegistry());
+        var route = metrics.ForHttp(TrafficDirection.Outbound, "web.demo:8000", tls: true, clientId: "spiffe://cluster.local/ns/demo/sa/client");
+        var endpoint = new Trellis.Proxy.Discovery.UpstreamEndpoint(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 4143))
+        {
+            Identity = "spiffe://cluster.local/ns/demo/sa/web",
+            Labels = new Dictionary<string, string> { ["dst_namespace"] = "demo", ["dst_service"] = "web", ["dst_pod"] = "web-1" },
+        };
+
+        route.RecordResponse(200, ResponseClass.Success, -1, 1, DestinationLabels.Of(endpoint));
+
+        Assert.Contains(
+            "response_total{direction=\"outbound\",authority=\"web.demo:8000\",tls=\"true\",client_id=\"spiffe://cluster.local/ns/demo/sa/client\"," +
+            "server_id=\"spiffe://cluster.local/ns/demo/sa/web\",dst_namespace=\"demo\",dst_service=\"web\",status_code=\"200\",classification=\"success\",grpc_status=\"\"} 1\n",
+            metrics.Registry.Render());
     }
 }

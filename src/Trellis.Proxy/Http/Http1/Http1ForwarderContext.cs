@@ -17,12 +17,12 @@ internal sealed record Http1ForwarderContext(
     Http1UpstreamPool Pool,
     CancellationToken Draining)
 {
-    private readonly ConcurrentDictionary<(TrafficDirection, string, bool), HttpRouteMetrics> _routes = new();
+    private readonly ConcurrentDictionary<(TrafficDirection, string, bool, string?), HttpRouteMetrics> _routes = new();
 
     /// <summary>
     /// Bound route metrics, shared across connections so a connection-per-request client does
     /// not bind (and allocate) the same series again for every connection.
     /// </summary>
-    public HttpRouteMetrics RouteMetrics(TrafficDirection direction, string authority, bool tls) =>
-        _routes.GetOrAdd((direction, authority, tls), static (key, metrics) => metrics.ForHttp(key.Item1, key.Item2, key.Item3), Metrics);
+    public HttpRouteMetrics RouteMetrics(TrafficDirection direction, string authority, bool tls, string? clientId) =>
+        _routes.GetOrAdd((direction, authority, tls, clientId), static (key, metrics) => metrics.ForHttp(key.Item1, key.Item2, key.Item3, key.Item4), Metrics);
 }

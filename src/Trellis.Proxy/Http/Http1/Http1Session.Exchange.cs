@@ -22,6 +22,9 @@ internal sealed partial class Http1Session
     // The balancer's handle for the exchange in flight, completed with its outcome.
     private PendingRequest _completion;
 
+    // Who answers the exchange in flight, for the response metrics.
+    private DestinationLabels _destination;
+
     /// <summary>Forwards the parsed request and its response; false when the client connection must end.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ExchangeAsync()
@@ -38,6 +41,7 @@ internal sealed partial class Http1Session
         }
 
         _completion = endpoint.Completion;
+        _destination = DestinationLabels.Of(endpoint);
         var pool = PoolFor(endpoint.Address);
         var hasBody = _request.Framing != Http1BodyFraming.None;
         _requestBodyOutcome = hasBody ? BodyRunning : (int)Http1BodyResult.Completed;
@@ -237,9 +241,10 @@ internal sealed partial class Http1Session
     private void RecordResponse(int status)
     {
         var classification = ResponseClassifier.Classify(status, -1);
-        _routeMetrics!.RecordResponse(status, classification, -1, _context.Time.GetElapsedTime(_start).TotalMilliseconds);
+        _routeMetrics!.RecordResponse(status, classification, -1, _context.Time.GetElapsedTime(_start).TotalMilliseconds, _destination);
         _completion.Complete(failed: classification == ResponseClass.Failure);
         _completion = default;
+        _destination = default;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -70,8 +70,8 @@ internal sealed partial class Http2ForwardingApplication : IHttpApplication<Http
             ?? throw new InvalidOperationException("HTTP/2 request on a connection that was not handed over by Http2Forwarder.");
         var authority = context.Request.Host.Value ?? string.Empty;
         var route = _routes.GetOrAdd(
-            new RouteKey(connection.Direction, connection.Tls.Terminated, authority),
-            static (key, metrics) => metrics.ForHttp(key.Direction, key.Authority, key.Tls),
+            new RouteKey(connection.Direction, connection.Tls.Terminated, authority, connection.Tls.ClientId),
+            static (key, metrics) => metrics.ForHttp(key.Direction, key.Authority, key.Tls, key.ClientId),
             _metrics);
         route.Requests.Increment();
         var isGrpc = IsGrpc(context.Request.ContentType);
@@ -80,11 +80,13 @@ internal sealed partial class Http2ForwardingApplication : IHttpApplication<Http
         var clientGone = false;
         IPEndPoint? endpoint = null;
         PendingRequest completion = default;
+        DestinationLabels destination = default;
         Exception? cause = null;
         try
         {
             var resolved = await _resolver.ResolveAsync(connection, authority, context.RequestAborted);
             completion = resolved.Completion;
+            destination = DestinationLabels.Of(resolved);
             endpoint = resolved.Address;
             _identities.Remember(resolved);
             var error = await _forwarder.SendAsync(context, Prefix(endpoint), _upstream, _requestConfig, HttpTransformer.Empty);
@@ -130,7 +132,7 @@ internal sealed partial class Http2ForwardingApplication : IHttpApplication<Http
         }
 
         var classification = ResponseClassifier.Classify(status, grpcStatus);
-        route.RecordResponse(status, classification, grpcStatus, _time.GetElapsedTime(start).TotalMilliseconds);
+        route.RecordResponse(status, classification, grpcStatus, _time.GetElapsedTime(start).TotalMilliseconds, destination);
         completion.Complete(failed: classification == ResponseClass.Failure && !clientGone);
     }
 
@@ -201,5 +203,5 @@ internal sealed partial class Http2ForwardingApplication : IHttpApplication<Http
     [LoggerMessage(1, LogLevel.Warning, "{Direction} HTTP/2 request for {Authority} to {Endpoint} failed: {Reason} ({Detail})")]
     private static partial void LogForwardFailed(ILogger logger, string direction, string authority, IPEndPoint? endpoint, string reason, string? detail);
 
-    private readonly record struct RouteKey(TrafficDirection Direction, bool Tls, string Authority);
+    private readonly record struct RouteKey(TrafficDirection Direction, bool Tls, string Authority, string? ClientId);
 }

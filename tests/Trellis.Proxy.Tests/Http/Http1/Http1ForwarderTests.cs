@@ -25,8 +25,8 @@ public class Http1ForwarderTests
         client.Complete();
         await served.WaitAsync(Bound);
         var metrics = harness.Metrics.Registry.Render();
-        Assert.Contains("request_total{direction=\"outbound\",authority=\"web.ns:80\",tls=\"false\"} 1", metrics);
-        Assert.Contains("response_total{direction=\"outbound\",authority=\"web.ns:80\",tls=\"false\",status_code=\"200\",classification=\"success\",grpc_status=\"\"} 1", metrics);
+        Assert.Contains("request_total{direction=\"outbound\",authority=\"web.ns:80\",tls=\"false\",client_id=\"\"} 1", metrics);
+        Assert.Contains("response_total{direction=\"outbound\",authority=\"web.ns:80\",tls=\"false\",client_id=\"\",server_id=\"\",dst_namespace=\"\",dst_service=\"\",status_code=\"200\",classification=\"success\",grpc_status=\"\"} 1", metrics);
     }
 
     [Fact]
@@ -533,8 +533,8 @@ public class Http1ForwarderTests
         client.Complete();
         await served.WaitAsync(Bound);
         var metrics = harness.Metrics.Registry.Render();
-        Assert.Contains("request_total{direction=\"outbound\",authority=\"a\",tls=\"false\"} 1", metrics);
-        Assert.Contains("request_total{direction=\"outbound\",authority=\"b\",tls=\"false\"} 1", metrics);
+        Assert.Contains("request_total{direction=\"outbound\",authority=\"a\",tls=\"false\",client_id=\"\"} 1", metrics);
+        Assert.Contains("request_total{direction=\"outbound\",authority=\"b\",tls=\"false\",client_id=\"\"} 1", metrics);
     }
 
     [Fact]

@@ -51,10 +51,10 @@ public sealed class Http2ForwarderGrpcTests : IAsyncLifetime
         await _client.UnaryAsync(new EchoRequest { Text = "m" });
 
         var text = await _proxy.WaitForMetricAsync(
-            $"response_total{{direction=\"outbound\",authority=\"{Authority}\",tls=\"false\",status_code=\"200\",classification=\"success\",grpc_status=\"0\"}} 1\n");
-        Assert.Contains($"request_total{{direction=\"outbound\",authority=\"{Authority}\",tls=\"false\"}} 1\n", text);
+            $"response_total{{direction=\"outbound\",authority=\"{Authority}\",tls=\"false\",client_id=\"\",server_id=\"\",dst_namespace=\"\",dst_service=\"\",status_code=\"200\",classification=\"success\",grpc_status=\"0\"}} 1\n");
+        Assert.Contains($"request_total{{direction=\"outbound\",authority=\"{Authority}\",tls=\"false\",client_id=\"\"}} 1\n", text);
         Assert.Contains(
-            $"response_latency_ms_count{{direction=\"outbound\",authority=\"{Authority}\",tls=\"false\",status_code=\"200\",classification=\"success\",grpc_status=\"0\"}} 1\n",
+            $"response_latency_ms_count{{direction=\"outbound\",authority=\"{Authority}\",tls=\"false\",client_id=\"\",server_id=\"\",dst_namespace=\"\",dst_service=\"\",status_code=\"200\",classification=\"success\",grpc_status=\"0\"}} 1\n",
             text);
     }
 
@@ -115,7 +115,7 @@ public sealed class Http2ForwarderGrpcTests : IAsyncLifetime
         Assert.Equal("requested failure", e.Status.Detail);
         Assert.Null(e.Trailers.GetValue("trellis-proxy-error"));
         await _proxy.WaitForMetricAsync(
-            $"response_total{{direction=\"outbound\",authority=\"{Authority}\",tls=\"false\",status_code=\"200\",classification=\"failure\",grpc_status=\"5\"}} 1\n");
+            $"response_total{{direction=\"outbound\",authority=\"{Authority}\",tls=\"false\",client_id=\"\",server_id=\"\",dst_namespace=\"\",dst_service=\"\",status_code=\"200\",classification=\"failure\",grpc_status=\"5\"}} 1\n");
     }
 
     [Fact]
@@ -139,7 +139,7 @@ public sealed class Http2ForwarderGrpcTests : IAsyncLifetime
 
         await _server.Probe.Cancelled.Task.WaitAsync(Bound);
         await _proxy.WaitForMetricAsync(
-            $"response_total{{direction=\"outbound\",authority=\"{Authority}\",tls=\"false\",status_code=\"200\",classification=\"failure\",grpc_status=\"1\"}} 1\n");
+            $"response_total{{direction=\"outbound\",authority=\"{Authority}\",tls=\"false\",client_id=\"\",server_id=\"\",dst_namespace=\"\",dst_service=\"\",status_code=\"200\",classification=\"failure\",grpc_status=\"1\"}} 1\n");
     }
 
     [Fact]
@@ -196,7 +196,7 @@ public sealed class Http2ForwarderGrpcTests : IAsyncLifetime
         Assert.Equal("connection refused", e.Trailers.GetValue("trellis-proxy-error"));
         var authority = $"127.0.0.1:{proxy.Endpoint.Port}";
         await proxy.WaitForMetricAsync(
-            $"response_total{{direction=\"outbound\",authority=\"{authority}\",tls=\"false\",status_code=\"200\",classification=\"failure\",grpc_status=\"14\"}} 1\n");
+            $"response_total{{direction=\"outbound\",authority=\"{authority}\",tls=\"false\",client_id=\"\",server_id=\"\",dst_namespace=\"\",dst_service=\"\",status_code=\"200\",classification=\"failure\",grpc_status=\"14\"}} 1\n");
     }
 
     [Fact]

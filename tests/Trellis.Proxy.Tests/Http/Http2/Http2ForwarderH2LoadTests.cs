@@ -29,8 +29,8 @@ public sealed partial class Http2ForwarderH2LoadTests
 
         var authority = $"127.0.0.1:{proxy.Endpoint.Port}";
         await proxy.WaitForMetricAsync(
-            $"response_total{{direction=\"outbound\",authority=\"{authority}\",tls=\"false\",status_code=\"200\",classification=\"success\",grpc_status=\"\"}} {Requests}\n");
-        Assert.Contains($"request_total{{direction=\"outbound\",authority=\"{authority}\",tls=\"false\"}} {Requests}\n", proxy.MetricsText);
+            $"response_total{{direction=\"outbound\",authority=\"{authority}\",tls=\"false\",client_id=\"\",server_id=\"\",dst_namespace=\"\",dst_service=\"\",status_code=\"200\",classification=\"success\",grpc_status=\"\"}} {Requests}\n");
+        Assert.Contains($"request_total{{direction=\"outbound\",authority=\"{authority}\",tls=\"false\",client_id=\"\"}} {Requests}\n", proxy.MetricsText);
     }
 
     private static async Task<string> RunH2LoadAsync(string arguments)
