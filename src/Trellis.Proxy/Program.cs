@@ -5,6 +5,17 @@ using Trellis.Proxy.Configuration;
 using Trellis.Proxy.Hosting;
 using Trellis.Proxy.Identity;
 
+// Socket completions run their continuations on the socket engine's thread instead of hopping to
+// the thread pool: with the transport's inline pipe schedulers a forwarded request then crosses the
+// proxy in one call chain. The runtime reads this variable once, when the first socket starts its
+// engine, so it is set here before any socket exists; a value the user set wins. (Shipped in the
+// binary rather than left to users: DESIGN.md's forwarder figures were taken with it.)
+const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
+{
+    Environment.SetEnvironmentVariable(InlineCompletions, "1");
+}
+
 var level = ProxyLogging.ParseLevel(Environment.GetEnvironmentVariable(ProxyLogging.LevelVariable));
 if (level is null)
 {

@@ -56,13 +56,16 @@ internal static class GrpcOpenLoop
             {
                 await Task.Delay(TimeSpan.FromSeconds((intended - now) / (double)Stopwatch.Frequency), cancellationToken);
             }
-            calls.Add(CallAsync(client, state, cancellationToken));
+            calls.Add(CallAsync(client, state, intended - start, cancellationToken));
         }
         await Task.WhenAll(calls);
-        return new PhaseResult(state.Histogram, state.Requests, state.Errors, duration.TotalSeconds, state.FirstError);
+        return new PhaseResult(state.Histogram, state.Requests, state.Errors, duration.TotalSeconds, state.FirstError)
+        {
+            WorstAtSeconds = state.WorstMicros > 0 ? state.WorstDue / (double)Stopwatch.Frequency : double.NaN,
+        };
     }
 
-    private static async Task CallAsync(Echo.EchoClient client, State state, CancellationToken cancellationToken)
+    private static async Task CallAsync(Echo.EchoClient client, State state, long due, CancellationToken cancellationToken)
     {
         var sent = Stopwatch.GetTimestamp();
         try
@@ -73,6 +76,11 @@ internal static class GrpcOpenLoop
             {
                 state.Histogram.RecordValue(micros);
                 state.Requests++;
+                if (micros > state.WorstMicros)
+                {
+                    state.WorstMicros = micros;
+                    state.WorstDue = due;
+                }
             }
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
@@ -99,5 +107,9 @@ internal static class GrpcOpenLoop
         public long Errors { get; set; }
 
         public string? FirstError { get; set; }
+
+        public long WorstMicros { get; set; }
+
+        public long WorstDue { get; set; }
     }
 }

@@ -31,6 +31,12 @@ internal sealed class PhaseResult
 
     public string? FirstError { get; }
 
+    /// <summary>
+    /// When the slowest request was due, in seconds from the phase's start: tells a stall at a
+    /// phase's start (the harness: connections, warm-up) from one in its middle (the machine).
+    /// </summary>
+    public double WorstAtSeconds { get; init; } = double.NaN;
+
     public double AchievedRps => Seconds > 0 ? Requests / Seconds : 0;
 
     /// <summary>Latency in milliseconds at each entry of <see cref="Percentiles"/>.</summary>

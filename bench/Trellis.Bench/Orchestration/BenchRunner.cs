@@ -194,7 +194,7 @@ internal sealed class BenchRunner(BenchOptions options, TextWriter log)
         var parts = new List<string>();
         foreach (var (rate, phase) in r.Phases)
         {
-            parts.Add($"@{rate} p99 {phase.At(99):0.000} ms{(phase.Errors > 0 ? $" ({phase.Errors} errors)" : "")}");
+            parts.Add($"@{rate} p99 {phase.At(99):0.000} ms (max {phase.At(100):0.0} at +{phase.WorstAtSeconds:0.00} s){(phase.Errors > 0 ? $" ({phase.Errors} errors)" : "")}");
         }
         if (r.Saturation is { } s)
         {

@@ -19,10 +19,15 @@ internal sealed class TrellisSetup : ProxyPairSetup
     public const string PeerIdentityFlag = "--outbound-destination-identity";
 
     private string? _help;
+    private int _hops = 2;
 
     public override string Name => "trellis";
 
-    public override string Label => MeshTls ? "trellis (mTLS)" : "trellis (plaintext hop: mTLS not yet available)";
+    /// <summary>
+    /// Says whether the mesh hop is mutual TLS. With one hop there is no mesh hop: every setup then
+    /// runs one plaintext proxy and the label is just the name.
+    /// </summary>
+    public override string Label => _hops == 1 ? "trellis" : MeshTls ? "trellis (mTLS)" : "trellis (plaintext hop: mTLS not yet available)";
 
     /// <summary>True once the proxy binary advertises the identity flag (read from `trellis-proxy --help`).</summary>
     public bool MeshTls => _help is not null && _help.Contains(IdentityDirFlag, StringComparison.Ordinal);
@@ -30,6 +35,7 @@ internal sealed class TrellisSetup : ProxyPairSetup
     /// <summary>Runs `trellis-proxy --help` once so the label and flags match the binary being measured.</summary>
     public async Task InspectAsync(SetupContext context, CancellationToken cancellationToken)
     {
+        _hops = context.Hops;
         if (_help is not null || !File.Exists(context.TrellisProxyPath))
         {
             return;
@@ -43,6 +49,13 @@ internal sealed class TrellisSetup : ProxyPairSetup
         {
             _help = "";
         }
+    }
+
+    /// <summary>For tests: what `--help` printed and the run's hop count, as <see cref="InspectAsync"/> records them.</summary>
+    internal void Inspected(string help, int hops)
+    {
+        _help = help;
+        _hops = hops;
     }
 
     protected override async Task StartOneAsync(ProxyRole role, BenchProtocol protocol, int listenPort, IPEndPoint destination, SetupContext context, List<ManagedProcess> started, CancellationToken cancellationToken)

@@ -68,6 +68,29 @@ public sealed class SetupConfigTests
     }
 
     [Fact]
+    public void TrellisArguments_WithIdentityFlagsInHelp_MutualTlsBetweenTheProxies()
+    {
+        var setup = new TrellisSetup();
+        setup.Inspected("  --identity-dir <value>  ...\n  --outbound-destination-identity <value>  ...", hops: 2);
+        var client = setup.Arguments(ProxyRole.Client, 7000, new IPEndPoint(IPAddress.Loopback, 7001), 7100, 7200, Context);
+        var server = setup.Arguments(ProxyRole.Server, 7001, Context.OriginHttp1, 7101, 7201, Context);
+        Assert.Equal(["--identity-dir", Context.Identity(SetupContext.ClientIdentity), "--outbound-destination-identity", "spiffe://trellis.local/ns/bench/sa/server-proxy"], client.TakeLast(4));
+        Assert.Equal(["--identity-dir", Context.Identity(SetupContext.ServerIdentity)], server.TakeLast(2));
+        Assert.DoesNotContain("--outbound-destination-identity", server);
+        Assert.Equal("trellis (mTLS)", setup.Label);
+    }
+
+    [Fact]
+    public void TrellisArguments_OneHop_PlaintextSingleProxyAndPlainLabel()
+    {
+        var setup = new TrellisSetup();
+        setup.Inspected("  --identity-dir <value>  ...", hops: 1);
+        var single = setup.Arguments(ProxyRole.Single, 7000, Context.OriginHttp1, 7100, 7200, Context);
+        Assert.DoesNotContain("--identity-dir", single);
+        Assert.Equal("trellis", setup.Label);
+    }
+
+    [Fact]
     public void CpuPlan_Pinned_WrapsWithTaskset()
     {
         var (file, args) = Context.Cpu.Wrap("haproxy", ["-db"], proxy: true);
