@@ -12,12 +12,14 @@ public sealed class DestinationService : Api.Destination.V1.Destination.Destinat
 {
     private readonly IWorkloadRegistry _registry;
     private readonly string _clusterDomain;
+    private readonly CancellationToken _stopping;
 
-    /// <summary>Creates the service over <paramref name="registry"/>.</summary>
-    public DestinationService(IWorkloadRegistry registry, ControllerOptions options)
+    /// <summary>Creates the service over <paramref name="registry"/>; streams end when <paramref name="lifetime"/> stops.</summary>
+    public DestinationService(IWorkloadRegistry registry, ControllerOptions options, IHostApplicationLifetime lifetime)
     {
         _registry = registry;
         _clusterDomain = options.ClusterDomain;
+        _stopping = lifetime.ApplicationStopping;
     }
 
     /// <inheritdoc/>
@@ -29,7 +31,10 @@ public sealed class DestinationService : Api.Destination.V1.Destination.Destinat
         }
 
         DestinationView? previous = null;
-        var cancellation = context.CancellationToken;
+        // Watches never end on their own: without the stopping token, a graceful shutdown would
+        // wait for every proxy to hang up (the host's whole shutdown timeout) before exiting.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, _stopping);
+        var cancellation = linked.Token;
         while (!cancellation.IsCancellationRequested)
         {
             var snapshot = _registry.Snapshot;
