@@ -76,4 +76,16 @@ public sealed class HostsParsingTests
         Assert.True(PodNames.PeerVeth(netns).Length <= 15);
         Assert.NotEqual(PodNames.HostVeth(netns), PodNames.HostVeth(netns + "x"));
     }
+
+    [Fact]
+    public void LocalPodsMatch_PodOrWorkload_FindsOnlyThatWorkloadsPods()
+    {
+        string[] names = ["trellis-demo-web-api-bcdfg", "trellis-demo-web-hjklm", "trellis-other-web-npqrs", "unrelated"];
+
+        Assert.Equal("trellis-demo-web-hjklm", LocalPods.Match(names, "demo", "web"));
+        Assert.Equal("trellis-demo-web-api-bcdfg", LocalPods.Match(names, "demo", "web-api"));
+        Assert.Equal("trellis-demo-web-api-bcdfg", LocalPods.Match(names, "demo", "web-api-bcdfg"));
+        Assert.Null(LocalPods.Match(names, "demo", "db"));
+        Assert.Null(LocalPods.Match(["trellis-demo-web-api-bcdfg"], "demo", "web"));
+    }
 }
