@@ -56,7 +56,7 @@ internal static class PodRunner
             var controllerPort = client.Address[(client.Address.LastIndexOf(':') + 1)..];
             proxy = await ProxyLauncher.StartAsync(new ProxyLaunch(pod.Netns, $"{pod.Gateway}:{controllerPort}", registered.Identity,
                 tokenFile, anchorFile, options.OpaquePorts));
-            app = StartApp(pod.Netns, options.Command);
+            app = StartApp(pod, options.Command);
             await Console.Error.WriteLineAsync($"trellis: pod {pod.Namespace}/{pod.Name} at {pod.Address} (identity {registered.Identity})");
 
             var appPid = app.Id;
@@ -105,14 +105,19 @@ internal static class PodRunner
         }
     }
 
-    private static Process StartApp(string netns, IReadOnlyList<string> command)
+    private static Process StartApp(PodSpec pod, IReadOnlyList<string> command)
     {
         // `ip netns exec` execs the app in place, so this pid is the app's: signals reach it directly.
         var start = new ProcessStartInfo("ip") { UseShellExecute = false };
-        foreach (var arg in new[] { "netns", "exec", netns }.Concat(command))
+        foreach (var arg in new[] { "netns", "exec", pod.Netns }.Concat(command))
         {
             start.ArgumentList.Add(arg);
         }
+
+        // What Kubernetes' downward API would give: the app can tell which pod it is (pods share the host's hostname).
+        start.Environment["TRELLIS_POD_NAME"] = pod.Name;
+        start.Environment["TRELLIS_POD_NAMESPACE"] = pod.Namespace;
+        start.Environment["TRELLIS_POD_IP"] = pod.Address.ToString();
 
         return Process.Start(start) ?? throw new CliException($"cannot start {command[0]}");
     }

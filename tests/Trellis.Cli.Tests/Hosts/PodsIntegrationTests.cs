@@ -9,6 +9,7 @@ namespace Trellis.Cli.Tests.Hosts;
 /// both proxies via `trellis exec`, then SIGTERM to `trellis run` tears its pod down; `trellis down`
 /// in Dispose removes everything, pass or fail. Uses its own state directory and namespace.
 /// </summary>
+[Collection(HostsModeCollection.Name)]
 public sealed class PodsIntegrationTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "trellis-it-" + Guid.NewGuid().ToString("N")[..8]);
