@@ -74,8 +74,11 @@ public sealed class MeshIntegrationTests
             var identity = $"spiffe://cluster.local/ns/{ns}/sa/default";
             Assert.Equal(3, endpoints.Stdout.Split('\n').Count(l => l.Contains(":8000", StringComparison.Ordinal) && l.Contains(identity, StringComparison.Ordinal)));
 
-            // 3: once a stopped replica is gone, no request fails and none reaches it.
+            // 3: a replica stopped under traffic costs no request (it leaves the endpoint set before
+            // its app stops); once it is gone, no request fails and none reaches it.
+            var during = CurlAsync(cluster, 60, fqdn, rate: "20/s");
             await HostsCluster.StopAsync(webs[0]);
+            Assert.All(await during, a => Assert.Equal("200", a.Code));
             var gone = webNames.Except((await cluster.WaitForPodsAsync(p => ReadyCount(p, "web") == 2, "the stopped replica deregistered"))
                 .Select(p => p.GetProperty("name").GetString()!)).Single();
             answers = await CurlAsync(cluster, 20, fqdn);
@@ -128,10 +131,11 @@ public sealed class MeshIntegrationTests
     private static int ReadyCount(List<JsonElement> pods, string workload) =>
         pods.Count(p => p.GetProperty("workload").GetString() == workload && p.GetProperty("ready").GetBoolean());
 
-    /// <summary>`count` GETs from the client pod in one curl: each line is "POD CODE" (CODE 000 when the request failed).</summary>
-    private static async Task<List<(string Pod, string Code)>> CurlAsync(HostsCluster cluster, int count, string url)
+    /// <summary>`count` GETs from the client pod in one curl (optionally paced, e.g. "20/s"): each line is "POD CODE" (CODE 000 when the request failed).</summary>
+    private static async Task<List<(string Pod, string Code)>> CurlAsync(HostsCluster cluster, int count, string url, string? rate = null)
     {
-        string[] args = ["exec", "client", "-n", cluster.Namespace, "--", "curl", "-sS", "-m", "5", "-w", " %{http_code}\\n", .. Enumerable.Repeat(url, count)];
+        string[] pace = rate is null ? [] : ["--rate", rate];
+        string[] args = ["exec", "client", "-n", cluster.Namespace, "--", "curl", "-sS", "-m", "5", .. pace, "-w", " %{http_code}\\n", .. Enumerable.Repeat(url, count)];
         var curl = await cluster.CliAsync(args);
         var lines = curl.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == count, $"expected {count} answers from curl, got: {curl.Stdout} {curl.Stderr}");
