@@ -136,6 +136,10 @@ public sealed class HostsCluster : IDisposable
         return Process.Start(start)!;
     }
 
+    /// <summary>
+    /// The proxy the pods run: the published NativeAOT binary (what test.sh builds and ships)
+    /// when present, else the proxy built in this test assembly's configuration.
+    /// </summary>
     private static string FindProxy()
     {
         var dir = AppContext.BaseDirectory;
@@ -144,8 +148,14 @@ public sealed class HostsCluster : IDisposable
             dir = Path.GetDirectoryName(dir);
         }
 
-        var proxy = Path.Combine(dir ?? "/", "src/Trellis.Proxy/bin/Debug/net10.0/trellis-proxy");
-        Assert.True(File.Exists(proxy), $"build the proxy first (dotnet build src/Trellis.Proxy) or set TRELLIS_PROXY; {proxy} is missing");
+        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        string[] candidates =
+        [
+            Path.Combine(dir ?? "/", "artifacts/bin/trellis-proxy"),
+            Path.Combine(dir ?? "/", $"src/Trellis.Proxy/bin/{configuration}/net10.0/trellis-proxy"),
+        ];
+        var proxy = candidates.FirstOrDefault(File.Exists);
+        Assert.True(proxy is not null, $"build the proxy first (./test.sh publishes it; or dotnet build src/Trellis.Proxy) or set TRELLIS_PROXY; none of {string.Join(", ", candidates)} exists");
         return proxy;
     }
 }
