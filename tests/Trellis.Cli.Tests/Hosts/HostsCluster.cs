@@ -58,6 +58,9 @@ public sealed class HostsCluster : IDisposable
 
     public Task<CliResult> CliAsync(params string[] args) => CliAsync(TimeSpan.FromSeconds(60), args);
 
+    /// <summary>Starts a `trellis` command with its output redirected, for tests that read it as it comes.</summary>
+    public Process StartCli(params string[] args) => Start(args, redirect: true);
+
     /// <summary>Pods of this namespace as `trellis get pods -o json` reports them; empty while the controller does not answer.</summary>
     public async Task<List<JsonElement>> PodsAsync()
     {

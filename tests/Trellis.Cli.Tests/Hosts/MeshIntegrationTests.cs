@@ -15,19 +15,28 @@ namespace Trellis.Cli.Tests.Hosts;
 [Collection(HostsModeCollection.Name)]
 public sealed class MeshIntegrationTests
 {
-    // Answers every GET with the name of the pod it runs in, so the spread can be counted.
+    // Answers every GET with the name of the pod it runs in, so the spread can be counted. On
+    // SIGTERM it stops listening at once but lingers 2 s, as servers finishing their work do:
+    // a pod still in the endpoint set then would refuse requests.
     private const string Server =
-        "import http.server, os\n" +
+        "import http.server, os, signal, time\n" +
         "class H(http.server.BaseHTTPRequestHandler):\n" +
         "    def do_GET(self):\n" +
         "        body = os.environ['TRELLIS_POD_NAME'].encode()\n" +
         "        self.send_response(200)\n" +
         "        self.send_header('Content-Length', str(len(body)))\n" +
+        "        self.send_header('X-Pod-Name', os.environ['TRELLIS_POD_NAME'])\n" +
         "        self.end_headers()\n" +
         "        self.wfile.write(body)\n" +
         "    def log_message(self, *args):\n" +
         "        pass\n" +
-        "http.server.ThreadingHTTPServer(('0.0.0.0', 8000), H).serve_forever()\n";
+        "server = http.server.ThreadingHTTPServer(('0.0.0.0', 8000), H)\n" +
+        "def stop(*args):\n" +
+        "    server.socket.close()\n" +
+        "    time.sleep(2)\n" +
+        "    os._exit(0)\n" +
+        "signal.signal(signal.SIGTERM, stop)\n" +
+        "server.serve_forever()\n";
 
     [SkippableFact]
     public async Task Mesh_ThreeReplicas_SpreadsOverTls_SurvivesReplicaAndControllerLoss_AndDownLeavesNothing()
@@ -76,9 +85,29 @@ public sealed class MeshIntegrationTests
 
             // 3: a replica stopped under traffic costs no request (it leaves the endpoint set before
             // its app stops); once it is gone, no request fails and none reaches it.
-            var during = CurlAsync(cluster, 60, fqdn, rate: "20/s");
-            await HostsCluster.StopAsync(webs[0]);
-            Assert.All(await during, a => Assert.Equal("200", a.Code));
+            // The stop comes once every replica has answered some of the paced requests, so the
+            // stopped one was taking traffic when it went.
+            var during = new List<(string Pod, string Code)>();
+            using (var paced = cluster.StartCli(CurlArgs(cluster, 150, fqdn, "50/s")))
+            {
+                var errors = paced.StandardError.ReadToEndAsync();
+                while (during.Select(a => a.Pod).Distinct().Count() < 3 && await paced.StandardOutput.ReadLineAsync() is { } line)
+                {
+                    during.Add(ParseAnswer(line));
+                }
+
+                await HostsCluster.StopAsync(webs[0]);
+                while (await paced.StandardOutput.ReadLineAsync() is { } line)
+                {
+                    during.Add(ParseAnswer(line));
+                }
+
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                await paced.WaitForExitAsync(deadline.Token);
+                Assert.True(during.Count == 150, $"expected 150 answers from curl, got {during.Count}: {await errors}");
+            }
+
+            Assert.All(during, a => Assert.Equal("200", a.Code));
             var gone = webNames.Except((await cluster.WaitForPodsAsync(p => ReadyCount(p, "web") == 2, "the stopped replica deregistered"))
                 .Select(p => p.GetProperty("name").GetString()!)).Single();
             answers = await CurlAsync(cluster, 20, fqdn);
@@ -131,21 +160,30 @@ public sealed class MeshIntegrationTests
     private static int ReadyCount(List<JsonElement> pods, string workload) =>
         pods.Count(p => p.GetProperty("workload").GetString() == workload && p.GetProperty("ready").GetBoolean());
 
-    /// <summary>`count` GETs from the client pod in one curl (optionally paced, e.g. "20/s"): each line is "POD CODE" (CODE 000 when the request failed).</summary>
-    private static async Task<List<(string Pod, string Code)>> CurlAsync(HostsCluster cluster, int count, string url, string? rate = null)
+    /// <summary>`count` GETs from the client pod in one curl: each line is "POD CODE" (no POD and CODE 000 when the request failed).</summary>
+    private static async Task<List<(string Pod, string Code)>> CurlAsync(HostsCluster cluster, int count, string url)
     {
-        string[] pace = rate is null ? [] : ["--rate", rate];
-        string[] args = ["exec", "client", "-n", cluster.Namespace, "--", "curl", "-sS", "-m", "5", .. pace, "-w", " %{http_code}\\n", .. Enumerable.Repeat(url, count)];
-        var curl = await cluster.CliAsync(args);
+        var curl = await cluster.CliAsync(CurlArgs(cluster, count, url, rate: null));
         var lines = curl.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == count, $"expected {count} answers from curl, got: {curl.Stdout} {curl.Stderr}");
-        return [.. lines.Select(l => l.Trim().Split(' ') switch
-        {
-            [var pod, var code] => (pod, code),
-            [var code] => (string.Empty, code),
-            _ => (l, "?"),
-        })];
+        return [.. lines.Select(ParseAnswer)];
     }
+
+    /// <summary>`trellis exec` arguments for one curl of <paramref name="count"/> GETs, optionally paced (e.g. "20/s").</summary>
+    private static string[] CurlArgs(HostsCluster cluster, int count, string url, string? rate)
+    {
+        string[] pace = rate is null ? [] : ["--rate", rate];
+        // -o binds to one URL, hence one per URL. stdbuf: curl's stdout is a pipe, so without line buffering the answers would come all at the end.
+        return ["exec", "client", "-n", cluster.Namespace, "--", "stdbuf", "-oL", "curl", "-sS", "-m", "5", .. pace, "-w", "%header{x-pod-name} %{http_code}\\n",
+            .. Enumerable.Repeat(url, count).SelectMany(u => new[] { "-o", "/dev/null", u })];
+    }
+
+    private static (string Pod, string Code) ParseAnswer(string line) => line.Trim().Split(' ') switch
+    {
+        [var pod, var code] => (pod, code),
+        [var code] => (string.Empty, code),
+        _ => (line, "?"),
+    };
 
     /// <summary>
     /// Captures pod-to-pod bytes on the bridge: the service port and the proxies' inbound port,
