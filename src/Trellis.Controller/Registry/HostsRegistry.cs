@@ -20,6 +20,7 @@ public sealed class HostsRegistry : IWorkloadRegistry, IDisposable
     private readonly TimeProvider _time;
     private readonly string _trustDomain;
     private readonly ITimer _sweeper;
+    private readonly DateTimeOffset _warmUntil;
     private RegistrySnapshot _snapshot = RegistrySnapshot.Empty;
     private TaskCompletionSource _changed = NewSignal();
     private uint _nextOffset = 2;
@@ -32,6 +33,7 @@ public sealed class HostsRegistry : IWorkloadRegistry, IDisposable
         LeaseDuration = leaseDuration;
         _trustDomain = trustDomain;
         _time = time;
+        _warmUntil = time.GetUtcNow() + leaseDuration;
         lock (_gate)
         {
             Publish();
@@ -51,6 +53,16 @@ public sealed class HostsRegistry : IWorkloadRegistry, IDisposable
 
     /// <inheritdoc/>
     public RegistrySnapshot Snapshot => Volatile.Read(ref _snapshot);
+
+    /// <inheritdoc/>
+    public TimeSpan WarmUpRemaining
+    {
+        get
+        {
+            var left = _warmUntil - _time.GetUtcNow();
+            return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        }
+    }
 
     /// <inheritdoc/>
     public Task WaitForChangeAsync(long seenVersion, CancellationToken cancellationToken)

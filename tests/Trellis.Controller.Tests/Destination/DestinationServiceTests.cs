@@ -5,6 +5,7 @@ using Trellis.Api.Destination.V1;
 using Trellis.Controller.Destination;
 using Trellis.Controller.Registry;
 using Trellis.Controller.State;
+using Trellis.Controller.Tests.Registry;
 
 namespace Trellis.Controller.Tests.Destination;
 
@@ -26,7 +27,7 @@ public sealed class DestinationServiceTests : IDisposable
     public async Task Get_HostStopping_EndsTheWatchSoShutdownNeedNotWaitForProxies()
     {
         using var lifetime = new ManualLifetime();
-        var service = new DestinationService(_registry, Options(), lifetime);
+        var service = new DestinationService(_registry, Options(), lifetime, _time);
         var writer = new RecordingStreamWriter<Update>();
         var watch = service.Get(new GetDestination { Path = "web.demo.svc.cluster.local:8000" }, writer, new FakeServerCallContext(CancellationToken.None));
         Assert.False(watch.IsCompleted, watch.Exception?.ToString());
@@ -35,6 +36,55 @@ public sealed class DestinationServiceTests : IDisposable
 
         await watch.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.NotEmpty(writer.Updates);
+    }
+
+    [Fact]
+    public async Task Get_RightAfterStart_HoldsBackNoEndpointsUntilPodsRegisterAgain()
+    {
+        using var lifetime = new ManualLifetime();
+        using var call = new CancellationTokenSource();
+        _registry.Register(HostsRegistryTests.Pod("web-1"));
+        var writer = new RecordingStreamWriter<Update>();
+        var watch = new DestinationService(_registry, Options(), lifetime, _time)
+            .Get(new GetDestination { Path = "web.demo.svc.cluster.local:8080" }, writer, new FakeServerCallContext(call.Token));
+        Assert.Empty(writer.Updates);
+
+        _registry.Register(HostsRegistryTests.Pod("web-2") with { Ready = true });
+        await WaitForAsync(() => writer.Updates.Count > 0);
+
+        Assert.Equal(Update.UpdateOneofCase.Add, Assert.Single(writer.Updates).UpdateCase);
+        await call.CancelAsync();
+        await watch.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Get_WarmUpOverWithoutPods_SaysNoEndpoints()
+    {
+        using var lifetime = new ManualLifetime();
+        using var call = new CancellationTokenSource();
+        _registry.Register(HostsRegistryTests.Pod("web-1"));
+        var writer = new RecordingStreamWriter<Update>();
+        var watch = new DestinationService(_registry, Options(), lifetime, _time)
+            .Get(new GetDestination { Path = "web.demo.svc.cluster.local:8080" }, writer, new FakeServerCallContext(call.Token));
+        Assert.Empty(writer.Updates);
+
+        _time.Advance(_registry.LeaseDuration);
+        await WaitForAsync(() => writer.Updates.Count > 0);
+
+        Assert.Equal(Update.UpdateOneofCase.NoEndpoints, Assert.Single(writer.Updates).UpdateCase);
+        await call.CancelAsync();
+        await watch.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Bounded poll (the watch runs on other threads once it awaits).</summary>
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 500 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(condition());
     }
 
     private static ControllerOptions Options() => new()
