@@ -45,9 +45,15 @@ internal static class ExecCommand
         {
             var pods = await client.Registry.ListPodsAsync(new ListRequest { Namespace = ns }, deadline: Deadlines.In(TimeSpan.FromSeconds(5)), cancellationToken: cancellationToken);
             var pod = pods.Pods.FirstOrDefault(p => p.Name == name)
-                ?? pods.Pods.Where(p => p.Workload == name).OrderByDescending(p => p.Ready).FirstOrDefault()
+                ?? pods.Pods.Where(p => p.Workload == name).OrderByDescending(p => p.Ready).FirstOrDefault();
+            if (pod is not null)
+            {
+                return PodNames.Netns(ns, pod.Name);
+            }
+
+            // A controller that just restarted knows a running pod only once it renews its lease.
+            return await LocalPods.FindNetnsAsync(ns, name)
                 ?? throw new CliException($"no pod or workload '{name}' in namespace {ns} (see `trellis get pods -n {ns}`)");
-            return PodNames.Netns(ns, pod.Name);
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
         {
