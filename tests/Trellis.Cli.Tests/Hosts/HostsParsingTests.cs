@@ -80,12 +80,12 @@ public sealed class HostsParsingTests
     [Fact]
     public void LocalPodsMatch_PodOrWorkload_FindsOnlyThatWorkloadsPods()
     {
-        string[] names = ["trellis-demo-web-api-bcdfg", "trellis-demo-web-hjklm", "trellis-other-web-npqrs", "unrelated"];
+        string[] names = ["trellis-pod-demo-web-api-bcdfg", "trellis-pod-demo-web-hjklm", "trellis-pod-other-web-npqrs", "unrelated", "trellis-it-web-bcdfg"];
 
-        Assert.Equal("trellis-demo-web-hjklm", LocalPods.Match(names, "demo", "web"));
-        Assert.Equal("trellis-demo-web-api-bcdfg", LocalPods.Match(names, "demo", "web-api"));
-        Assert.Equal("trellis-demo-web-api-bcdfg", LocalPods.Match(names, "demo", "web-api-bcdfg"));
+        Assert.Equal("trellis-pod-demo-web-hjklm", LocalPods.Match(names, "demo", "web"));
+        Assert.Equal("trellis-pod-demo-web-api-bcdfg", LocalPods.Match(names, "demo", "web-api"));
+        Assert.Equal("trellis-pod-demo-web-api-bcdfg", LocalPods.Match(names, "demo", "web-api-bcdfg"));
         Assert.Null(LocalPods.Match(names, "demo", "db"));
-        Assert.Null(LocalPods.Match(["trellis-demo-web-api-bcdfg"], "demo", "web"));
+        Assert.Null(LocalPods.Match(["trellis-pod-demo-web-api-bcdfg"], "demo", "web"));
     }
 }

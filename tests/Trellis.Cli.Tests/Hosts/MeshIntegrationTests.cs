@@ -126,7 +126,11 @@ public sealed class MeshIntegrationTests
             answers = await CurlAsync(cluster, 10, fqdn);
             Assert.All(answers, a => Assert.Equal("200", a.Code));
 
+            // Right after the restart the controller knows no pods until they renew; it must not
+            // tell proxies "no endpoints" meanwhile.
             Assert.Equal(0, (await cluster.CliAsync("up")).ExitCode);
+            answers = await CurlAsync(cluster, 10, fqdn);
+            Assert.All(answers, a => Assert.Equal("200", a.Code));
             var before = (await cluster.WaitForPodsAsync(p => ReadyCount(p, "web") == 2 && ReadyCount(p, "client") == 1, "pods re-registered after the restart"))
                 .Select(p => p.GetProperty("name").GetString()!).ToList();
 

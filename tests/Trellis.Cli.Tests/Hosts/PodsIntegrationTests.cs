@@ -26,9 +26,9 @@ public sealed class PodsIntegrationTests
         var curl = await cluster.CliAsync("exec", "client", "-n", ns, "--", "curl", "-sS", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", $"http://{serverIp}:8000/");
         Assert.Equal("200", curl.Stdout.Trim());
 
-        Assert.Contains(await NetnsAsync(), n => n.StartsWith($"trellis-{ns}-web-", StringComparison.Ordinal));
+        Assert.Contains(await NetnsAsync(), n => n.StartsWith(PodNames.Netns(ns, "web-"), StringComparison.Ordinal));
         await HostsCluster.StopAsync(server);
-        Assert.DoesNotContain(await NetnsAsync(), n => n.StartsWith($"trellis-{ns}-web-", StringComparison.Ordinal));
+        Assert.DoesNotContain(await NetnsAsync(), n => n.StartsWith(PodNames.Netns(ns, "web-"), StringComparison.Ordinal));
     }
 
     private static async Task<List<string>> NetnsAsync() =>
