@@ -28,9 +28,9 @@ internal static class HostsChecks
             (c, _) => Task.FromResult(Expiry("serving certificate", c.Info!.ServingCertificateExpires.ToDateTimeOffset(), c.Time, TimeSpan.Zero))),
         new("trellis-proxies", "every pod is registered with a current lease and ready",
             "see the output of the `trellis run` that started the pod; `trellis down` removes leftovers", CheckSeverity.Error, PodsReadyAsync),
-        new("trellis-proxies", "every proxy holds a valid identity certificate",
-            "check the proxy's log: it must reach the controller and present its token (`trellis run` provides both)", CheckSeverity.Error,
-            ProxyIdentitiesAsync),
+        new("trellis-proxies", "every proxy is ready: listening and certified by the identity service",
+            "check the proxy's log (the output of `trellis run`): it must reach the controller and present its token (`trellis run` provides both)",
+            CheckSeverity.Error, ProxiesReadyAsync),
     ];
 
     private static Task<CheckOutcome> ControllerRunningAsync(CheckContext context, CancellationToken cancellationToken)
@@ -64,25 +64,54 @@ internal static class HostsChecks
             : CheckOutcome.Fail("not ready: " + string.Join(", ", notReady)));
     }
 
-    private static Task<CheckOutcome> ProxyIdentitiesAsync(CheckContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Asks every proxy itself (admin /ready on the pod address: the proxy is not ready until the
+    /// identity service certified it). The controller's record of issued certificates is only a
+    /// second opinion: it lives in memory, so after a controller restart it knows nothing of the
+    /// certificates proxies still hold, and those proxies are fine.
+    /// </summary>
+    private static async Task<CheckOutcome> ProxiesReadyAsync(CheckContext context, CancellationToken cancellationToken)
     {
-        var now = context.Time.GetUtcNow();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        var pods = context.Pods!.Pods;
+        var probes = await Task.WhenAll(pods.Select(pod => ProbeReadyAsync(http, pod.Address, cancellationToken)));
+        return ProxyVerdict(pods, probes, context.Time.GetUtcNow());
+    }
+
+    /// <summary>The failures among <paramref name="pods"/> given each proxy's /ready answer (null: ready).</summary>
+    internal static CheckOutcome ProxyVerdict(IReadOnlyList<Pod> pods, IReadOnlyList<string?> probes, DateTimeOffset now)
+    {
         var bad = new List<string>();
-        foreach (var pod in context.Pods!.Pods)
+        for (var i = 0; i < pods.Count; i++)
         {
-            if (pod.CertificateExpires is null)
+            var pod = pods[i];
+            if (probes[i] is { } problem)
             {
-                bad.Add($"{pod.Namespace}/{pod.Name} (no certificate issued)");
+                bad.Add($"{pod.Namespace}/{pod.Name} ({problem})");
             }
-            else if (pod.CertificateExpires.ToDateTimeOffset() - now < LeafWarnBefore)
+            else if (pod.CertificateExpires is { } expires && expires.ToDateTimeOffset() - now < LeafWarnBefore)
             {
-                bad.Add($"{pod.Namespace}/{pod.Name} (certificate expires {pod.CertificateExpires.ToDateTimeOffset():u})");
+                bad.Add($"{pod.Namespace}/{pod.Name} (certificate expires {expires.ToDateTimeOffset():u})");
             }
         }
 
-        return Task.FromResult(bad.Count == 0
-            ? CheckOutcome.Pass($"{context.Pods.Pods.Count} proxies")
-            : CheckOutcome.Fail(string.Join(", ", bad)));
+        return bad.Count == 0
+            ? CheckOutcome.Pass($"{pods.Count} proxies")
+            : CheckOutcome.Fail(string.Join(", ", bad));
+    }
+
+    private static async Task<string?> ProbeReadyAsync(HttpClient http, string address, CancellationToken cancellationToken)
+    {
+        var url = $"http://{address}:{PodNetwork.AdminPort}/ready";
+        try
+        {
+            using var response = await http.GetAsync(url, cancellationToken);
+            return response.IsSuccessStatusCode ? null : $"{url} answered {(int)response.StatusCode}: not yet certified or draining";
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return $"{url} unreachable: {e.Message}";
+        }
     }
 
     internal static CheckOutcome Expiry(string what, DateTimeOffset notAfter, TimeProvider time, TimeSpan warnBefore)

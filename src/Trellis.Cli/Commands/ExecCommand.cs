@@ -20,22 +20,9 @@ internal static class ExecCommand
             Privileges.RequireNetAdmin("exec");
             var ns = parse.GetValue(GetCommand.Namespace) ?? "default";
             var name = parse.GetValue(target)!;
-            using var client = ControllerClient.Create(GlobalOptions.State(parse), parse.GetValue(GlobalOptions.Controller), admin: false);
-            ListPodsResponse pods;
-            try
-            {
-                pods = await client.Registry.ListPodsAsync(new ListRequest { Namespace = ns }, cancellationToken: cancellationToken);
-            }
-            catch (RpcException e)
-            {
-                throw client.Explain(e);
-            }
-
-            var pod = pods.Pods.FirstOrDefault(p => p.Name == name)
-                ?? pods.Pods.Where(p => p.Workload == name).OrderByDescending(p => p.Ready).FirstOrDefault()
-                ?? throw new CliException($"no pod or workload '{name}' in namespace {ns} (see `trellis get pods -n {ns}`)");
+            var netns = await ResolveAsync(GlobalOptions.State(parse), parse.GetValue(GlobalOptions.Controller), ns, name, cancellationToken);
             var start = new ProcessStartInfo("ip") { UseShellExecute = false };
-            foreach (var arg in new[] { "netns", "exec", PodNames.Netns(ns, pod.Name) }.Concat(parse.GetValue(command)!))
+            foreach (var arg in new[] { "netns", "exec", netns }.Concat(parse.GetValue(command)!))
             {
                 start.ArgumentList.Add(arg);
             }
@@ -45,5 +32,38 @@ internal static class ExecCommand
             return process.ExitCode;
         });
         return exec;
+    }
+
+    /// <summary>
+    /// Asks the controller (it knows which pods are ready); when it is unreachable, falls back to
+    /// the pod namespaces on this host so a controller outage does not lock one out of the pods.
+    /// </summary>
+    private static async Task<string> ResolveAsync(Controller.State.StateDirectory state, string? controller, string ns, string name, CancellationToken cancellationToken)
+    {
+        using var client = ControllerClient.Create(state, controller, admin: false);
+        try
+        {
+            var pods = await client.Registry.ListPodsAsync(new ListRequest { Namespace = ns }, deadline: Deadlines.In(TimeSpan.FromSeconds(5)), cancellationToken: cancellationToken);
+            var pod = pods.Pods.FirstOrDefault(p => p.Name == name)
+                ?? pods.Pods.Where(p => p.Workload == name).OrderByDescending(p => p.Ready).FirstOrDefault();
+            if (pod is not null)
+            {
+                return PodNames.Netns(ns, pod.Name);
+            }
+
+            // A controller that just restarted knows a running pod only once it renews its lease.
+            return await LocalPods.FindNetnsAsync(ns, name)
+                ?? throw new CliException($"no pod or workload '{name}' in namespace {ns} (see `trellis get pods -n {ns}`)");
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+        {
+            await Console.Error.WriteLineAsync($"trellis: {client.Explain(e).Message}; looking for the pod on this host instead");
+            return await LocalPods.FindNetnsAsync(ns, name)
+                ?? throw new CliException($"the controller is unreachable and no pod or workload '{name}' of namespace {ns} runs on this host");
+        }
+        catch (RpcException e)
+        {
+            throw client.Explain(e);
+        }
     }
 }

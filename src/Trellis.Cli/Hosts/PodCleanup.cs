@@ -75,9 +75,13 @@ internal static class PodCleanup
 
     private static void DeleteDirectory(string path)
     {
-        if (Directory.Exists(path))
+        try
         {
             Directory.Delete(path, recursive: true);
+        }
+        catch (IOException) when (!Directory.Exists(path))
+        {
+            // Already gone: `trellis down` and a pod's own `trellis run` may clean up the same pod at once.
         }
     }
 }

@@ -6,7 +6,11 @@ namespace Trellis.Cli.Hosts;
 /// <summary>Names of a pod's host objects, all derived from namespace and pod so `trellis down` can find leftovers by prefix.</summary>
 internal static class PodNames
 {
-    public const string NetnsPrefix = "trellis-";
+    /// <summary>
+    /// Every pod namespace starts with this, and `trellis down` removes whatever does: so it must
+    /// be ours alone (the proxy's integration tests, for one, name theirs trellis-it-*).
+    /// </summary>
+    public const string NetnsPrefix = "trellis-pod-";
     public const string VethPrefix = "tv";
     public const string RuntimeRoot = "/run/trellis/pods";
 

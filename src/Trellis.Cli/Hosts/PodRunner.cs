@@ -16,6 +16,12 @@ namespace Trellis.Cli.Hosts;
 /// </summary>
 internal static class PodRunner
 {
+    /// <summary>
+    /// Between deregistering and signalling the app: the controller pushes the removal to every
+    /// watching proxy at once, so a second covers delivery with a wide margin.
+    /// </summary>
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(1);
+
     public static async Task<int> RunAsync(StateDirectory state, string? controller, PodOptions options)
     {
         using var client = ControllerClient.Create(state, controller, admin: true);
@@ -56,15 +62,17 @@ internal static class PodRunner
             var controllerPort = client.Address[(client.Address.LastIndexOf(':') + 1)..];
             proxy = await ProxyLauncher.StartAsync(new ProxyLaunch(pod.Netns, $"{pod.Gateway}:{controllerPort}", registered.Identity,
                 tokenFile, anchorFile, options.OpaquePorts));
-            app = StartApp(pod.Netns, options.Command);
+            app = StartApp(pod, options.Command);
             await Console.Error.WriteLineAsync($"trellis: pod {pod.Namespace}/{pod.Name} at {pod.Address} (identity {registered.Identity})");
 
             var appPid = app.Id;
+            var lease = Task.CompletedTask;
+            var draining = 0;
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Forward);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward);
             using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Forward);
             var ports = request.Services.Select(s => (int)s.Port).ToList();
-            var lease = KeepLeaseAsync(client, request, pod, appPid, ports, TimeSpan.FromSeconds(Math.Max(1, registered.LeaseSeconds / 3.0)), stop.Token);
+            lease = KeepLeaseAsync(client, request, pod, appPid, ports, TimeSpan.FromSeconds(Math.Max(1, registered.LeaseSeconds / 3.0)), stop.Token);
             await app.WaitForExitAsync();
             await stop.CancelAsync();
             await lease;
@@ -73,12 +81,43 @@ internal static class PodRunner
             void Forward(PosixSignalContext context)
             {
                 context.Cancel = true;
-                Signals.Send(appPid, (int)context.Signal switch
+                var signal = context.Signal switch
                 {
-                    _ when context.Signal == PosixSignal.SIGINT => Signals.SigInt,
-                    _ when context.Signal == PosixSignal.SIGQUIT => Signals.SigQuit,
+                    PosixSignal.SIGINT => Signals.SigInt,
+                    PosixSignal.SIGQUIT => Signals.SigQuit,
                     _ => Signals.SigTerm,
-                });
+                };
+                if (signal == Signals.SigQuit || Interlocked.Exchange(ref draining, 1) == 1)
+                {
+                    // SIGQUIT asks for a dump, not a stop; a second stop signal means "now".
+                    Signals.Send(appPid, signal);
+                    return;
+                }
+
+                _ = DrainThenSignalAsync(signal);
+            }
+
+            // Leave the endpoint sets before the app stops, as Kubernetes removes a terminating
+            // pod's endpoints: clients' proxies stop choosing this pod, so stopping it costs no requests.
+            async Task DrainThenSignalAsync(int signal)
+            {
+                try
+                {
+                    await stop.CancelAsync();
+                    await lease;
+                    await client.Registry.DeregisterAsync(new DeregisterRequest { Namespace = pod.Namespace, Pod = pod.Name },
+                        client.Admin().WithDeadline(Deadlines.In(TimeSpan.FromSeconds(3))));
+                    await Console.Error.WriteLineAsync($"trellis: pod {pod.Namespace}/{pod.Name} deregistered; stopping the app in {DrainGrace.TotalSeconds:0.#} s");
+                    await Task.Delay(DrainGrace);
+                }
+                catch (RpcException e)
+                {
+                    await Console.Error.WriteLineAsync($"trellis: could not deregister before stopping ({e.StatusCode}); the lease will expire");
+                }
+                finally
+                {
+                    Signals.Send(appPid, signal);
+                }
             }
         }
         finally
@@ -105,14 +144,19 @@ internal static class PodRunner
         }
     }
 
-    private static Process StartApp(string netns, IReadOnlyList<string> command)
+    private static Process StartApp(PodSpec pod, IReadOnlyList<string> command)
     {
         // `ip netns exec` execs the app in place, so this pid is the app's: signals reach it directly.
         var start = new ProcessStartInfo("ip") { UseShellExecute = false };
-        foreach (var arg in new[] { "netns", "exec", netns }.Concat(command))
+        foreach (var arg in new[] { "netns", "exec", pod.Netns }.Concat(command))
         {
             start.ArgumentList.Add(arg);
         }
+
+        // What Kubernetes' downward API would give: the app can tell which pod it is (pods share the host's hostname).
+        start.Environment["TRELLIS_POD_NAME"] = pod.Name;
+        start.Environment["TRELLIS_POD_NAMESPACE"] = pod.Namespace;
+        start.Environment["TRELLIS_POD_IP"] = pod.Address.ToString();
 
         return Process.Start(start) ?? throw new CliException($"cannot start {command[0]}");
     }
@@ -138,7 +182,11 @@ internal static class PodRunner
 
                 await RefreshHostsAsync(client, pod);
             }
-            catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+            catch (RpcException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RpcException e)
             {
                 await Console.Error.WriteLineAsync($"trellis: lease renewal failed ({e.StatusCode}: {e.Status.Detail}); retrying");
             }

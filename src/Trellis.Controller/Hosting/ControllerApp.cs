@@ -22,7 +22,7 @@ public static class ControllerApp
         var admin = AdminCredential.LoadOrCreate(options.State);
         var serving = new ServingCertificates(ca, [.. options.Listen, IPAddress.Loopback], time);
         var registry = new HostsRegistry(options.PodRange, new ServiceAddressAllocator(options.ServiceRange, options.State.ServiceAddresses),
-            options.LeaseDuration, options.TrustDomain, time);
+            options.LeaseDuration, options.TrustDomain, time, options.State.PodAddressCursor);
 
         var builder = WebApplication.CreateBuilder(args ?? []);
         builder.Services.AddSingleton(options);

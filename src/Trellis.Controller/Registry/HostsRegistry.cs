@@ -20,18 +20,35 @@ public sealed class HostsRegistry : IWorkloadRegistry, IDisposable
     private readonly TimeProvider _time;
     private readonly string _trustDomain;
     private readonly ITimer _sweeper;
+    private readonly DateTimeOffset _warmUntil;
     private RegistrySnapshot _snapshot = RegistrySnapshot.Empty;
     private TaskCompletionSource _changed = NewSignal();
+    private readonly string? _cursorFile;
     private uint _nextOffset = 2;
 
-    /// <summary>Creates the registry; expired leases are swept every second by a <paramref name="time"/> timer.</summary>
-    public HostsRegistry(AddressRange podRange, ServiceAddressAllocator services, TimeSpan leaseDuration, string trustDomain, TimeProvider time)
+    /// <summary>
+    /// Creates the registry; expired leases are swept every second by a <paramref name="time"/>
+    /// timer. With <paramref name="cursorFile"/>, address allocation continues where the last
+    /// run stopped: after a restart this registry knows no pods until they renew, and starting
+    /// again from the range's first address would hand a new pod the address of a running one.
+    /// </summary>
+    public HostsRegistry(AddressRange podRange, ServiceAddressAllocator services, TimeSpan leaseDuration, string trustDomain, TimeProvider time,
+        string? cursorFile = null)
     {
+        _cursorFile = cursorFile;
+        if (cursorFile is not null && File.Exists(cursorFile)
+            && uint.TryParse(File.ReadAllText(cursorFile).Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cursor)
+            && cursor >= 2 && cursor < podRange.Size)
+        {
+            _nextOffset = cursor;
+        }
+
         _podRange = podRange;
         _services = services;
         LeaseDuration = leaseDuration;
         _trustDomain = trustDomain;
         _time = time;
+        _warmUntil = time.GetUtcNow() + leaseDuration;
         lock (_gate)
         {
             Publish();
@@ -51,6 +68,16 @@ public sealed class HostsRegistry : IWorkloadRegistry, IDisposable
 
     /// <inheritdoc/>
     public RegistrySnapshot Snapshot => Volatile.Read(ref _snapshot);
+
+    /// <inheritdoc/>
+    public TimeSpan WarmUpRemaining
+    {
+        get
+        {
+            var left = _warmUntil - _time.GetUtcNow();
+            return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        }
+    }
 
     /// <inheritdoc/>
     public Task WaitForChangeAsync(long seenVersion, CancellationToken cancellationToken)
@@ -226,6 +253,12 @@ public sealed class HostsRegistry : IWorkloadRegistry, IDisposable
             if (!used.Contains(candidate))
             {
                 _nextOffset = offset + 1 >= _podRange.Size ? 2 : offset + 1;
+                if (_cursorFile is not null)
+                {
+                    State.StateDirectory.WritePublic(_cursorFile, System.Text.Encoding.ASCII.GetBytes(
+                        _nextOffset.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n"));
+                }
+
                 return candidate;
             }
         }

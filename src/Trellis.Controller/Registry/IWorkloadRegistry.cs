@@ -10,6 +10,12 @@ public interface IWorkloadRegistry
     /// <summary>The current state.</summary>
     RegistrySnapshot Snapshot { get; }
 
+    /// <summary>
+    /// How long the registry may still be missing workloads that existed before it started (hosts
+    /// mode: one lease, within which every running pod renews and so registers again); zero after.
+    /// </summary>
+    TimeSpan WarmUpRemaining { get; }
+
     /// <summary>Completes once the snapshot's version differs from <paramref name="seenVersion"/>.</summary>
     Task WaitForChangeAsync(long seenVersion, CancellationToken cancellationToken);
 }

@@ -46,6 +46,9 @@ public sealed class StateDirectory
     /// <summary>Service virtual IPs, one <c>namespace/name address</c> per line.</summary>
     public string ServiceAddresses => Path.Combine(Root, "services.txt");
 
+    /// <summary>Where pod address allocation continues after a restart (one number: the next offset in the pod range).</summary>
+    public string PodAddressCursor => Path.Combine(Root, "pod-cursor.txt");
+
     /// <summary>Controller pid file written by <c>trellis up</c>.</summary>
     public string ControllerPid => Path.Combine(Root, "controller.pid");
 

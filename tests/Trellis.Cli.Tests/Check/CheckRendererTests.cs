@@ -71,4 +71,33 @@ public sealed class CheckRendererTests
         Assert.True(HostsChecks.Expiry("issuer", time.GetUtcNow().AddDays(50), time, TimeSpan.FromDays(30)).Passed);
         Assert.False(HostsChecks.Expiry("issuer", time.GetUtcNow().AddDays(-1), time, TimeSpan.Zero).Passed);
     }
+
+    [Fact]
+    public void ProxyVerdict_ReadyWithoutLedgerEntry_Passes()
+    {
+        // After a controller restart the ledger is empty but the proxies still hold certificates.
+        var now = new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero);
+        Api.Registry.V1.Pod[] pods = [new() { Namespace = "demo", Name = "web-bcdfg", Address = "10.42.0.2" }];
+
+        Assert.True(HostsChecks.ProxyVerdict(pods, [null], now).Passed);
+    }
+
+    [Fact]
+    public void ProxyVerdict_NotReadyOrExpiring_FailsNamingEachPod()
+    {
+        var now = new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero);
+        Api.Registry.V1.Pod[] pods =
+        [
+            new() { Namespace = "demo", Name = "web-bcdfg", Address = "10.42.0.2" },
+            new() { Namespace = "demo", Name = "web-hjklm", Address = "10.42.0.3", CertificateExpires = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now.AddMinutes(10)) },
+            new() { Namespace = "demo", Name = "web-npqrs", Address = "10.42.0.4", CertificateExpires = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now.AddHours(20)) },
+        ];
+
+        var outcome = HostsChecks.ProxyVerdict(pods, ["answered 503", null, null], now);
+
+        Assert.False(outcome.Passed);
+        Assert.Contains("demo/web-bcdfg (answered 503)", outcome.Message, StringComparison.Ordinal);
+        Assert.Contains("demo/web-hjklm (certificate expires", outcome.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("web-npqrs", outcome.Message, StringComparison.Ordinal);
+    }
 }

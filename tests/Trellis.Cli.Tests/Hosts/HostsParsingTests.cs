@@ -76,4 +76,16 @@ public sealed class HostsParsingTests
         Assert.True(PodNames.PeerVeth(netns).Length <= 15);
         Assert.NotEqual(PodNames.HostVeth(netns), PodNames.HostVeth(netns + "x"));
     }
+
+    [Fact]
+    public void LocalPodsMatch_PodOrWorkload_FindsOnlyThatWorkloadsPods()
+    {
+        string[] names = ["trellis-pod-demo-web-api-bcdfg", "trellis-pod-demo-web-hjklm", "trellis-pod-other-web-npqrs", "unrelated", "trellis-it-web-bcdfg"];
+
+        Assert.Equal("trellis-pod-demo-web-hjklm", LocalPods.Match(names, "demo", "web"));
+        Assert.Equal("trellis-pod-demo-web-api-bcdfg", LocalPods.Match(names, "demo", "web-api"));
+        Assert.Equal("trellis-pod-demo-web-api-bcdfg", LocalPods.Match(names, "demo", "web-api-bcdfg"));
+        Assert.Null(LocalPods.Match(names, "demo", "db"));
+        Assert.Null(LocalPods.Match(["trellis-pod-demo-web-api-bcdfg"], "demo", "web"));
+    }
 }

@@ -82,6 +82,20 @@ public sealed class HostsRegistryTests : IDisposable
     }
 
     [Fact]
+    public void Register_NewPodAfterRestartBeforeOthersReturn_GetsAnUnusedAddress()
+    {
+        // The restarted registry does not know web-1 yet (it renews later): its address must not be handed out.
+        var running = _registry.Register(Pod("web-1"));
+
+        using var restarted = NewRegistry();
+        var added = restarted.Register(Pod("web-2"));
+        var back = restarted.Register(Pod("web-1") with { Address = running.Address });
+
+        Assert.NotEqual(running.Address, added.Address);
+        Assert.Equal(running.Address, back.Address);
+    }
+
+    [Fact]
     public void Register_AddressOfAnotherPod_ThrowsAlreadyExists()
     {
         var first = _registry.Register(Pod("web-1"));
@@ -148,7 +162,8 @@ public sealed class HostsRegistryTests : IDisposable
         new ServiceAddressAllocator(AddressRange.Parse("10.43.0.0/16", "services"), _dir.State.ServiceAddresses),
         TimeSpan.FromSeconds(15),
         "cluster.local",
-        _time);
+        _time,
+        _dir.State.PodAddressCursor);
 
     internal static PodRegistration Pod(string name) => new(
         "demo", name, "web", "web", [new ServicePortRef("web", 8080)], new Dictionary<string, string> { ["app"] = "web" }, [], null, false);
