@@ -29,29 +29,31 @@ public static class InboundStack
 
         // A TLS ClientHello with the mesh ALPN is a peer proxy: terminate mTLS, learn the
         // caller's identity. Any other TLS is the app's own and passes through as bytes.
+        // Connections are counted where their TLS state is known: after termination for mesh
+        // traffic (tls="true"), at once for the rest; a failed handshake is counted by the TLS
+        // layer as a close with errno "tls_handshake".
         var tls = components.Identity is null
-            ? tcp
-            : new MeshTlsServerLayer(
-                detectInsideMeshTls, tcp, components.Identity, components.Metrics, components.Time,
-                components.LoggerFactory.CreateLogger<MeshTlsServerLayer>()).InvokeAsync;
+            ? Metered(tcp)
+            : MeshTls(Metered(detectInsideMeshTls));
 
         ProxyConnectionHandler detect = new DetectProtocolLayer(
-            http1.ServeAsync, http2.ServeAsync, tls, opaque: tcp, options.DetectTimeout, components.Time, components.Logger).InvokeAsync;
+            Metered(http1.ServeAsync), Metered(http2.ServeAsync), tls, opaque: Metered(tcp), options.DetectTimeout, components.Time, components.Logger).InvokeAsync;
 
         // Server-speaks-first ports skip HTTP detection. A meshed caller still opens with a
         // ClientHello (its proxy speaks first), so with an identity the mesh TLS layer looks for
         // one; an unmeshed server-speaks-first caller then waits for the detect timeout.
         ProxyConnectionHandler opaquePort = components.Identity is null
-            ? tcp
-            : new DetectProtocolLayer(tcp, tcp, MeshTlsToOpaque(), opaque: tcp, options.DetectTimeout, components.Time, components.Logger).InvokeAsync;
+            ? Metered(tcp)
+            : new DetectProtocolLayer(Metered(tcp), Metered(tcp), MeshTls(Metered(tcp)), opaque: Metered(tcp), options.DetectTimeout, components.Time, components.Logger).InvokeAsync;
         ProxyConnectionHandler byPort = connection =>
             options.OpaquePorts.Contains(connection.Target.Port) ? opaquePort(connection) : detect(connection);
 
-        // Outermost: count the connection and its bytes whatever happens below.
-        return new ProxyStack(new ConnectionMetricsLayer(byPort, components.Metrics).InvokeAsync, http1, http2);
+        return new ProxyStack(byPort, http1, http2);
 
-        ProxyConnectionHandler MeshTlsToOpaque() => new MeshTlsServerLayer(
-            tcp, tcp, components.Identity!, components.Metrics, components.Time,
+        ProxyConnectionHandler Metered(ProxyConnectionHandler next) => new ConnectionMetricsLayer(next, components.Metrics).InvokeAsync;
+
+        ProxyConnectionHandler MeshTls(ProxyConnectionHandler next) => new MeshTlsServerLayer(
+            next, Metered(tcp), components.Identity!, components.Metrics, components.Time,
             components.LoggerFactory.CreateLogger<MeshTlsServerLayer>()).InvokeAsync;
     }
 }

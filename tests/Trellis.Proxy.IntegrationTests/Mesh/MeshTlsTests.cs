@@ -44,6 +44,9 @@ public class MeshTlsTests
         Assert.Equal(2, MetricsText.Sum(serverMetrics, "response_total", "direction=\"inbound\"", "tls=\"true\"", "status_code=\"200\""));
         // The caller is known by its verified identity; the caller's proxy knows whom it reached.
         Assert.Equal(2, MetricsText.Sum(serverMetrics, "request_total", $"client_id=\"{MeshPki.Id("client")}\""));
+        // The meshed connection itself is counted as TLS, not as the ciphertext it arrived as.
+        Assert.True(MetricsText.Sum(serverMetrics, "tcp_open_total", "direction=\"inbound\"", "peer=\"src\"", "tls=\"true\"") >= 1, serverMetrics);
+        Assert.Equal(0, MetricsText.Sum(serverMetrics, "tcp_open_total", "direction=\"inbound\"", "peer=\"src\"", "tls=\"false\""));
         var clientMetrics = await client.MetricsAsync();
         Assert.Equal(2, MetricsText.Sum(clientMetrics, "response_total", "direction=\"outbound\"", $"server_id=\"{MeshPki.Id("server")}\""));
         Assert.True(MetricsText.Sum(clientMetrics, "tcp_open_total", "direction=\"outbound\"", "peer=\"dst\"", "tls=\"true\"") >= 1, clientMetrics);
