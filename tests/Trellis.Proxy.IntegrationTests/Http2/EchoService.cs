@@ -1,10 +1,11 @@
 using Grpc.Core;
-using Trellis.Proxy.IntegrationTests.Http2.Echo;
+using Trellis.Proxy.Tests.Http.Http2.Echo;
+using EchoContract = Trellis.Proxy.Tests.Http.Http2.Echo.Echo;
 
 namespace Trellis.Proxy.IntegrationTests.Http2;
 
 /// <summary>The gRPC origin: one method of each kind, each able to fail with a chosen status.</summary>
-internal sealed class EchoService : Echo.Echo.EchoBase
+internal sealed class EchoService : EchoContract.EchoBase
 {
     public override Task<EchoReply> Unary(EchoRequest request, ServerCallContext context)
     {

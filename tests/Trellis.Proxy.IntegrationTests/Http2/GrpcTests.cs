@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Grpc.Net.Client;
-using Trellis.Proxy.IntegrationTests.Http2.Echo;
+using Trellis.Proxy.Tests.Http.Http2.Echo;
+using EchoContract = Trellis.Proxy.Tests.Http.Http2.Echo.Echo;
 
 namespace Trellis.Proxy.IntegrationTests.Http2;
 
@@ -19,7 +20,7 @@ public class GrpcTests
         await using var origin = await Http2Origin.StartAsync();
         await using var proxy = await StartProxyAsync(origin);
         using var channel = Channel(proxy);
-        var client = new Echo.Echo.EchoClient(channel);
+        var client = new EchoContract.EchoClient(channel);
 
         var reply = await client.UnaryAsync(new EchoRequest { Text = "hi" }, deadline: Deadline());
 
@@ -39,7 +40,7 @@ public class GrpcTests
         await using var origin = await Http2Origin.StartAsync();
         await using var proxy = await StartProxyAsync(origin);
         using var channel = Channel(proxy);
-        var client = new Echo.Echo.EchoClient(channel);
+        var client = new EchoContract.EchoClient(channel);
 
         using var call = client.ServerStream(new EchoRequest { Text = "tick", Count = 50 }, deadline: Deadline());
         var replies = new List<EchoReply>();
@@ -59,7 +60,7 @@ public class GrpcTests
         await using var origin = await Http2Origin.StartAsync();
         await using var proxy = await StartProxyAsync(origin);
         using var channel = Channel(proxy);
-        var client = new Echo.Echo.EchoClient(channel);
+        var client = new EchoContract.EchoClient(channel);
 
         using var call = client.ClientStream(deadline: Deadline());
         foreach (var text in new[] { "a", "b", "c" })
@@ -80,7 +81,7 @@ public class GrpcTests
         await using var origin = await Http2Origin.StartAsync();
         await using var proxy = await StartProxyAsync(origin);
         using var channel = Channel(proxy);
-        var client = new Echo.Echo.EchoClient(channel);
+        var client = new EchoContract.EchoClient(channel);
 
         using var call = client.Bidi(deadline: Deadline());
         for (var i = 0; i < 5; i++)
@@ -103,7 +104,7 @@ public class GrpcTests
         await using var origin = await Http2Origin.StartAsync();
         await using var proxy = await StartProxyAsync(origin);
         using var channel = Channel(proxy);
-        var client = new Echo.Echo.EchoClient(channel);
+        var client = new EchoContract.EchoClient(channel);
 
         var failure = await Assert.ThrowsAsync<RpcException>(
             async () => await client.UnaryAsync(new EchoRequest { Text = "x", FailWith = (int)StatusCode.NotFound }, deadline: Deadline()));

@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Grpc.Net.Client;
 using Trellis.Proxy.IntegrationTests.Http2;
-using Trellis.Proxy.IntegrationTests.Http2.Echo;
+using Trellis.Proxy.Tests.Http.Http2.Echo;
 
 namespace Trellis.Proxy.IntegrationTests.Mesh;
 
