@@ -36,11 +36,11 @@ public sealed class MeshSetup : IAsyncDisposable
     /// <exception cref="IOException">The trust anchor file cannot be read.</exception>
     public static MeshSetup Create(ProxyOptions options, TimeProvider time, ILoggerFactory loggerFactory)
     {
-        var staticResolver = new TargetAddressResolver(options.OutboundDestinationIdentity);
+        // --identity-dir and --identity exclude each other (ProxyOptions.Validate).
+        var files = options.IdentityDirectory is null ? null : new FileIdentitySource(options.IdentityDirectory, time);
         if (options.Controller is null)
         {
-            var files = options.IdentityDirectory is null ? null : new FileIdentitySource(options.IdentityDirectory, time);
-            return new MeshSetup(files, Task.CompletedTask, staticResolver);
+            return new MeshSetup(files, Task.CompletedTask, new TargetAddressResolver(options.OutboundDestinationIdentity));
         }
 
         var logger = loggerFactory.CreateLogger("trellis.proxy.control-plane");
@@ -60,7 +60,6 @@ public sealed class MeshSetup : IAsyncDisposable
 
         if (options.Identity is null)
         {
-            var files = options.IdentityDirectory is null ? null : new FileIdentitySource(options.IdentityDirectory, time);
             return new MeshSetup(files, Task.CompletedTask, resolver, destinations, channelOwner);
         }
 
