@@ -14,7 +14,8 @@ public sealed class SmokeTests : IDisposable
     [
         "max_rps", "p50_ms_1000", "p99_ms_1000", "p999_ms_1000", "added_p99_ms_1000",
         "proxy_rss_peak_kb", "proxy_anon_peak_kb", "cpu_s_per_10k", "p99_ms_100", "p99_ms_4000",
-        "grpc_p99_ms_1000", "max_rps_grpc",
+        "grpc_p99_ms_1000", "max_rps_grpc", "sat_p50_ms", "sat_p99_ms", "grpc_sat_p50_ms", "grpc_sat_p99_ms",
+        "sat_p99_ms_vs_haproxy", "grpc_sat_p99_ms_vs_haproxy", "proxy_idle_rss_kb", "proxy_idle_anon_kb",
     ];
 
     private readonly string _out = Path.Combine(Path.GetTempPath(), "trellis-bench-smoke-" + Guid.NewGuid().ToString("N"));
@@ -60,7 +61,12 @@ public sealed class SmokeTests : IDisposable
         Assert.True(direct.GetProperty("p50_ms_1000").GetDouble() > 0);
         Assert.True(direct.GetProperty("p99_ms_1000").GetDouble() >= direct.GetProperty("p50_ms_1000").GetDouble());
         Assert.Equal(0, direct.GetProperty("added_p99_ms_1000").GetDouble());
+        Assert.True(direct.GetProperty("sat_p99_ms").GetDouble() >= direct.GetProperty("sat_p50_ms").GetDouble());
+        Assert.True(direct.GetProperty("sat_p50_ms").GetDouble() > 0);
+        Assert.True(direct.GetProperty("grpc_sat_p99_ms").GetDouble() >= direct.GetProperty("grpc_sat_p50_ms").GetDouble());
+        Assert.True(direct.GetProperty("grpc_sat_p50_ms").GetDouble() > 0);
         Assert.Equal(JsonValueKind.Null, direct.GetProperty("proxy_rss_peak_kb").ValueKind);
+        Assert.Equal(JsonValueKind.Null, direct.GetProperty("proxy_idle_rss_kb").ValueKind);
         foreach (var proxy in setups.Where(s => s.Name != "direct"))
         {
             Assert.True(proxy.Value.GetProperty("status").GetString() is "ok" or "partial", proxy.Value.GetProperty("error").ToString());
@@ -68,12 +74,20 @@ public sealed class SmokeTests : IDisposable
             Assert.True(proxy.Value.GetProperty("proxy_anon_peak_kb").GetDouble() > 0);
             Assert.True(proxy.Value.GetProperty("max_rps").GetDouble() > 0);
             Assert.True(proxy.Value.GetProperty("cpu_s_per_10k").GetDouble() >= 0);
+            Assert.True(proxy.Value.GetProperty("sat_p99_ms").GetDouble() > 0);
+            var idle = proxy.Value.GetProperty("proxy_idle_rss_kb").GetDouble();
+            Assert.InRange(idle, 1, proxy.Value.GetProperty("proxy_rss_peak_kb").GetDouble());
+            Assert.All(proxy.Value.GetProperty("proxies").EnumerateArray(), p => Assert.True(p.GetProperty("idle_rss_kb").GetInt64() > 0));
         }
 
         var png = await File.ReadAllBytesAsync(Path.Combine(_out, "latency.png"));
         Assert.True(png.Length > 1000);
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
-        Assert.Contains("| setup |", await File.ReadAllTextAsync(Path.Combine(_out, "report.md")));
+        var report = await File.ReadAllTextAsync(Path.Combine(_out, "report.md"));
+        Assert.Contains("| setup |", report);
+        Assert.Contains("| sat p99 |", report);
+        Assert.Contains("| idle RSS MB (anon) |", report);
+        Assert.Single(Directory.GetFiles(Path.Combine(_out, "runs"), "h2load-direct-1.log", SearchOption.AllDirectories));
     }
 
     public void Dispose()

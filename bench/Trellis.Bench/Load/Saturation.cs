@@ -12,13 +12,14 @@ namespace Trellis.Bench.Load;
 /// HTTP/1.1 (as DESIGN.md's figures were taken: one thread, 20 connections) and h2load for gRPC unary
 /// (a POST of one framed EchoMessage with gRPC headers, several streams per connection). Both are far
 /// cheaper per request than a .NET client, which matters because they share a core with the origin.
+/// Each also reports the latency it saw while saturating (see <see cref="SaturationLatency"/>).
 /// </summary>
 internal static partial class Saturation
 {
     public static async Task<SaturationResult> Http1Async(IPEndPoint endpoint, int connections, TimeSpan duration, CpuPlan cpu, CancellationToken cancellationToken)
     {
         var seconds = Math.Max(1, (int)Math.Round(duration.TotalSeconds));
-        var (file, args) = cpu.Wrap("wrk", ["-t1", $"-c{connections}", $"-d{seconds}s", "--timeout", "5s", $"http://{endpoint}/"], proxy: false);
+        var (file, args) = cpu.Wrap("wrk", ["-t1", $"-c{connections}", $"-d{seconds}s", "--timeout", "5s", "--latency", $"http://{endpoint}/"], proxy: false);
         var (exit, output) = await ManagedProcess.RunAsync(file, args, duration + TimeSpan.FromSeconds(20), cancellationToken);
         if (exit != 0)
         {
@@ -27,7 +28,8 @@ internal static partial class Saturation
         return ParseWrk(output);
     }
 
-    public static async Task<SaturationResult> GrpcAsync(IPEndPoint endpoint, int connections, TimeSpan duration, string workDirectory, CpuPlan cpu, CancellationToken cancellationToken)
+    /// <summary>h2load writes one line per request to <paramref name="logFile"/>: the latency figures come from it, and it stays for later digging.</summary>
+    public static async Task<SaturationResult> GrpcAsync(IPEndPoint endpoint, int connections, TimeSpan duration, string workDirectory, string logFile, CpuPlan cpu, CancellationToken cancellationToken)
     {
         var body = Path.Combine(workDirectory, "grpc-echo-request.bin");
         if (!File.Exists(body))
@@ -39,14 +41,14 @@ internal static partial class Saturation
         [
             "-t1", $"-c{Math.Max(1, connections / 4)}", "-m16", "-D", seconds.ToString(CultureInfo.InvariantCulture), "-T", "5",
             "-d", body, "-H", "content-type: application/grpc", "-H", "te: trailers",
-            $"http://{endpoint}/trellis.bench.Echo/Echo",
+            "--log-file", logFile, $"http://{endpoint}/trellis.bench.Echo/Echo",
         ], proxy: false);
         var (exit, output) = await ManagedProcess.RunAsync(file, args, duration + TimeSpan.FromSeconds(20), cancellationToken);
         if (exit != 0)
         {
             throw new SetupFailedException($"h2load exited with {exit}: {output.Trim()}");
         }
-        return ParseH2load(output);
+        return ParseH2load(output) with { Latency = SaturationLatency.FromH2loadLog(logFile) };
     }
 
     /// <summary>One gRPC length-prefixed message (uncompressed) carrying the same 32-byte payload as the open-loop calls.</summary>
@@ -85,7 +87,8 @@ internal static partial class Saturation
             double.Parse(rps.Groups[1].Value, CultureInfo.InvariantCulture),
             long.Parse(requests.Groups[1].Value, CultureInfo.InvariantCulture),
             errors,
-            "wrk");
+            "wrk",
+            SaturationLatency.FromWrk(output));
     }
 
     internal static SaturationResult ParseH2load(string output)
@@ -102,7 +105,7 @@ internal static partial class Saturation
         var rps = double.Parse(finished.Groups[1].Value, CultureInfo.InvariantCulture);
         // Only 2xx answers count toward throughput.
         var okRps = done > 0 ? rps * ok / done : 0;
-        return new SaturationResult(okRps, ok, Math.Max(0, done - ok), "h2load");
+        return new SaturationResult(okRps, ok, Math.Max(0, done - ok), "h2load", Latency: null);
     }
 
     [GeneratedRegex(@"Requests/sec:\s+([0-9.]+)")]

@@ -8,8 +8,8 @@ namespace Trellis.Bench.Orchestration;
 /// <summary>
 /// Runs the benchmark: one origin for the whole run, then rounds in which every setup is started,
 /// measured and stopped in turn (A B C, A B C, ...) so machine noise falls on all setups alike. Per
-/// start: probe, warm-up, the fixed-rate phases (low to high), then saturation, while the proxies'
-/// memory is sampled. A setup that cannot start or forward is recorded as failed with its reason.
+/// start: idle memory, probe, warm-up, the fixed-rate phases (low to high), then saturation, while the
+/// proxies' memory is sampled. A setup that cannot start or forward is recorded as failed with its reason.
 /// </summary>
 internal sealed class BenchRunner(BenchOptions options, TextWriter log)
 {
@@ -95,6 +95,7 @@ internal sealed class BenchRunner(BenchOptions options, TextWriter log)
     {
         using var running = await setup.StartAsync(protocol, context, cancellationToken);
         await using var sampler = new ProcSampler(running.Proxies);
+        var idle = await IdleMemoryAsync(running, sampler, cancellationToken);
         await ProbeAsync(running, protocol, cancellationToken);
         await WarmAsync(running.Entry, protocol, options.WarmupDuration, cancellationToken);
         foreach (var rate in options.Rates)
@@ -113,12 +114,29 @@ internal sealed class BenchRunner(BenchOptions options, TextWriter log)
         }
         result.Saturation = protocol == BenchProtocol.Http1
             ? await Saturation.Http1Async(running.Entry, options.SaturationConnections, options.SaturationDuration, context.Cpu, cancellationToken)
-            : await Saturation.GrpcAsync(running.Entry, options.SaturationConnections, options.SaturationDuration, context.RunDirectory, context.Cpu, cancellationToken);
+            : await Saturation.GrpcAsync(running.Entry, options.SaturationConnections, options.SaturationDuration, context.RunDirectory,
+                Path.Combine(context.RunDirectory, $"h2load-{setup.Name}-{result.Round}.log"), context.Cpu, cancellationToken);
         AssertAlive(running);
-        foreach (var (name, rss, anon) in sampler.Peaks())
+        var peaks = sampler.Peaks();
+        for (var i = 0; i < peaks.Count; i++)
         {
-            result.Proxies.Add(new ProxyMemory(name, rss, anon));
+            result.Proxies.Add(new ProxyMemory(peaks[i].Name, peaks[i].PeakRssKb, peaks[i].PeakAnonKb, idle[i].RssKb, idle[i].AnonKb));
         }
+    }
+
+    /// <summary>
+    /// Memory of every proxy once it is ready and before any traffic (the probe is traffic). The
+    /// second's wait lets start-up work settle, so the figure is the steady idle state.
+    /// </summary>
+    private static async Task<IReadOnlyList<(string Name, long RssKb, long AnonKb)>> IdleMemoryAsync(RunningSetup running, ProcSampler sampler, CancellationToken cancellationToken)
+    {
+        if (running.Proxies.Count == 0)
+        {
+            return [];
+        }
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        AssertAlive(running);
+        return sampler.Current();
     }
 
     private static void AssertAlive(RunningSetup running)
@@ -198,11 +216,11 @@ internal sealed class BenchRunner(BenchOptions options, TextWriter log)
         }
         if (r.Saturation is { } s)
         {
-            parts.Add($"max {s.RequestsPerSecond:0} req/s");
+            parts.Add($"max {s.RequestsPerSecond:0} req/s{(s.Latency is { } l ? $" (p99 {l.P99Ms:0.000} ms)" : "")}");
         }
         if (r.Proxies.Count > 0)
         {
-            parts.Add($"rss {r.Proxies.Max(p => p.PeakRssKb) / 1024.0:0.0} MB");
+            parts.Add($"rss {r.Proxies.Max(p => p.PeakRssKb) / 1024.0:0.0} MB (idle {r.Proxies.Max(p => p.IdleRssKb) / 1024.0:0.0} MB)");
         }
         return head + string.Join(", ", parts);
     }

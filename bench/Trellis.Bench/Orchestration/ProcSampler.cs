@@ -5,7 +5,8 @@ namespace Trellis.Bench.Orchestration;
 /// <summary>
 /// Samples proxies' memory from /proc while a setup runs: VmHWM (the kernel's own peak RSS) from
 /// /proc/PID/status, and anonymous (private) memory from /proc/PID/smaps_rollup every 100 ms, keeping
-/// the peak of each. CPU time is read on demand from /proc/PID/stat (utime + stime).
+/// the peak of each. CPU time is read on demand from /proc/PID/stat (utime + stime), and current
+/// (not peak) memory on demand for the idle figure.
 /// </summary>
 internal sealed class ProcSampler : IAsyncDisposable
 {
@@ -36,6 +37,17 @@ internal sealed class ProcSampler : IAsyncDisposable
             {
                 list.Add((_processes[i].Name, _peakRssKb[i], _peakAnonKb[i]));
             }
+        }
+        return list;
+    }
+
+    /// <summary>Per process: (name, VmRSS kB, anonymous kB) right now.</summary>
+    public IReadOnlyList<(string Name, long RssKb, long AnonKb)> Current()
+    {
+        var list = new List<(string, long, long)>(_processes.Count);
+        foreach (var p in _processes)
+        {
+            list.Add((p.Name, ReadKb($"/proc/{p.Pid}/status", "VmRSS"), ReadKb($"/proc/{p.Pid}/smaps_rollup", "Anonymous")));
         }
         return list;
     }

@@ -19,7 +19,7 @@ internal sealed class RoundResult
 
     public SaturationResult? Saturation { get; set; }
 
-    /// <summary>Per proxy process: name, peak RSS kB, peak anonymous kB.</summary>
+    /// <summary>Per proxy process: name, peak and idle RSS kB, peak and idle anonymous kB.</summary>
     public List<ProxyMemory> Proxies { get; } = [];
 
     /// <summary>All proxies' CPU seconds per 10,000 requests in the 1,000 req/s phase (null without proxies).</summary>
@@ -28,5 +28,8 @@ internal sealed class RoundResult
     public bool Ok => Error is null;
 }
 
-/// <summary>Peak memory of one proxy process over one setup start.</summary>
-internal sealed record ProxyMemory(string Name, long PeakRssKb, long PeakAnonKb);
+/// <summary>
+/// Memory of one proxy process over one setup start: the peaks over the whole start, and idle
+/// (ready, one second before any traffic).
+/// </summary>
+internal sealed record ProxyMemory(string Name, long PeakRssKb, long PeakAnonKb, long IdleRssKb, long IdleAnonKb);

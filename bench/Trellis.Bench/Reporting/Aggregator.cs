@@ -32,7 +32,7 @@ internal static class Aggregator
                     }
                 }
             }
-            foreach (var key in new[] { "max_rps", "max_rps_grpc", "p99_ms_1000", "proxy_rss_peak_kb", "proxy_anon_peak_kb", "cpu_s_per_10k" })
+            foreach (var key in new[] { "max_rps", "max_rps_grpc", "p99_ms_1000", "sat_p99_ms", "grpc_sat_p99_ms", "proxy_rss_peak_kb", "proxy_anon_peak_kb", "proxy_idle_rss_kb", "cpu_s_per_10k" })
             {
                 s.Values[$"{key}_vs_haproxy"] = Ratio(s.Get(key), haproxy?.Get(key));
             }
@@ -59,14 +59,18 @@ internal static class Aggregator
         Latency(summary, "grpc_", grpc, rates);
         Put(summary, "max_rps", http1.Where(r => r.Saturation is not null).Select(r => r.Saturation!.RequestsPerSecond));
         Put(summary, "max_rps_grpc", grpc.Where(r => r.Saturation is not null).Select(r => r.Saturation!.RequestsPerSecond));
+        UnderSaturation(summary, "", http1);
+        UnderSaturation(summary, "grpc_", grpc);
         Put(summary, "cpu_s_per_10k", http1.Where(r => r.CpuSecondsPer10k is not null).Select(r => r.CpuSecondsPer10k!.Value));
         Put(summary, "cpu_s_per_10k_grpc", grpc.Where(r => r.CpuSecondsPer10k is not null).Select(r => r.CpuSecondsPer10k!.Value));
         var perRound = ok.Where(r => r.Proxies.Count > 0).GroupBy(r => r.Round).ToList();
         Put(summary, "proxy_rss_peak_kb", perRound.Select(g => (double)g.SelectMany(r => r.Proxies).Max(p => p.PeakRssKb)));
         Put(summary, "proxy_anon_peak_kb", perRound.Select(g => (double)g.SelectMany(r => r.Proxies).Max(p => p.PeakAnonKb)));
+        Put(summary, "proxy_idle_rss_kb", perRound.Select(g => (double)g.SelectMany(r => r.Proxies).Max(p => p.IdleRssKb)));
+        Put(summary, "proxy_idle_anon_kb", perRound.Select(g => (double)g.SelectMany(r => r.Proxies).Max(p => p.IdleAnonKb)));
         foreach (var group in ok.SelectMany(r => r.Proxies).GroupBy(p => p.Name))
         {
-            summary.Proxies.Add((group.Key, group.Max(p => p.PeakRssKb), group.Max(p => p.PeakAnonKb)));
+            summary.Proxies.Add((group.Key, group.Max(p => p.PeakRssKb), group.Max(p => p.PeakAnonKb), group.Max(p => p.IdleRssKb), group.Max(p => p.IdleAnonKb)));
         }
         Curve(summary, "HTTP/1.1", http1);
         Curve(summary, "gRPC", grpc);
@@ -85,6 +89,15 @@ internal static class Aggregator
             Put(summary, $"{prefix}achieved_rps_{rate}", phases.Select(p => p.AchievedRps));
             summary.Values[$"{prefix}errors_{rate}"] = phases.Count == 0 ? null : phases.Sum(p => p.Errors);
         }
+    }
+
+    /// <summary>Latency the saturation tool saw (wrk's own distribution, h2load's per-request log): `sat_p50_ms` ... `grpc_sat_p99_ms`.</summary>
+    private static void UnderSaturation(SetupSummary summary, string prefix, List<RoundResult> rounds)
+    {
+        var latencies = rounds.Select(r => r.Saturation?.Latency).OfType<SaturationLatency>().ToList();
+        Put(summary, $"{prefix}sat_p50_ms", latencies.Select(l => l.P50Ms));
+        Put(summary, $"{prefix}sat_p90_ms", latencies.Select(l => l.P90Ms));
+        Put(summary, $"{prefix}sat_p99_ms", latencies.Select(l => l.P99Ms));
     }
 
     private static void Curve(SetupSummary summary, string protocol, List<RoundResult> rounds)

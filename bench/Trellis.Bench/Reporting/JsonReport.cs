@@ -44,12 +44,14 @@ internal static class JsonReport
             }
             json.WriteEndObject();
             json.WriteStartArray("proxies");
-            foreach (var (name, rss, anon) in s.Proxies)
+            foreach (var (name, rss, anon, idleRss, idleAnon) in s.Proxies)
             {
                 json.WriteStartObject();
                 json.WriteString("name", name);
                 json.WriteNumber("rss_peak_kb", rss);
                 json.WriteNumber("anon_peak_kb", anon);
+                json.WriteNumber("idle_rss_kb", idleRss);
+                json.WriteNumber("idle_anon_kb", idleAnon);
                 json.WriteEndObject();
             }
             json.WriteEndArray();

@@ -52,6 +52,12 @@ internal static class RawData
                 json.WriteNumber("rps", Math.Round(s.RequestsPerSecond, 1));
                 json.WriteNumber("requests", s.Requests);
                 json.WriteNumber("errors", s.Errors);
+                if (s.Latency is { } latency)
+                {
+                    json.WriteNumber("p50_ms", latency.P50Ms);
+                    json.WriteNumber("p90_ms", latency.P90Ms);
+                    json.WriteNumber("p99_ms", latency.P99Ms);
+                }
                 json.WriteEndObject();
             }
             if (r.CpuSecondsPer10k is { } cpu)
@@ -65,6 +71,8 @@ internal static class RawData
                 json.WriteString("name", p.Name);
                 json.WriteNumber("rss_peak_kb", p.PeakRssKb);
                 json.WriteNumber("anon_peak_kb", p.PeakAnonKb);
+                json.WriteNumber("idle_rss_kb", p.IdleRssKb);
+                json.WriteNumber("idle_anon_kb", p.IdleAnonKb);
                 json.WriteEndObject();
             }
             json.WriteEndArray();

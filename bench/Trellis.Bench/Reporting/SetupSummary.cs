@@ -21,8 +21,8 @@ internal sealed class SetupSummary
 
     public Dictionary<string, (double Min, double Max)> Spread { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Per proxy process name: the highest peak RSS and anonymous kB seen in any round.</summary>
-    public List<(string Name, long RssKb, long AnonKb)> Proxies { get; } = [];
+    /// <summary>Per proxy process name: the highest peak and idle RSS and anonymous kB seen in any round.</summary>
+    public List<(string Name, long RssKb, long AnonKb, long IdleRssKb, long IdleAnonKb)> Proxies { get; } = [];
 
     /// <summary>Latency (ms) at each of PhaseResult.Percentiles at 1,000 req/s, medians across rounds, by protocol label.</summary>
     public Dictionary<string, double[]> Curves { get; } = new(StringComparer.Ordinal);

@@ -11,6 +11,11 @@ public sealed class SaturationTests
           Thread Stats   Avg      Stdev     Max   +/- Stdev
             Latency   612.43us  100.21us   3.10ms   90.00%
             Req/Sec    32.10k     1.20k   34.00k    70.00%
+          Latency Distribution
+             50%  612.00us
+             75%  650.00us
+             90%  700.00us
+             99%    1.20ms
           160512 requests in 5.00s, 20.00MB read
           Socket errors: connect 0, read 2, write 0, timeout 1
           Non-2xx or 3xx responses: 4
@@ -31,6 +36,17 @@ public sealed class SaturationTests
         Assert.Equal(32102.40, r.RequestsPerSecond, 2);
         Assert.Equal(160512, r.Requests);
         Assert.Equal(7, r.Errors);
+        Assert.NotNull(r.Latency);
+        Assert.Equal(0.612, r.Latency.P50Ms, 9);
+        Assert.Equal(0.7, r.Latency.P90Ms, 9);
+        Assert.Equal(1.2, r.Latency.P99Ms, 9);
+    }
+
+    [Fact]
+    public void ParseWrk_NoLatencyDistribution_ThrowsSetupFailed()
+    {
+        var withoutDistribution = Wrk[..Wrk.IndexOf("  Latency Distribution", StringComparison.Ordinal)] + Wrk[Wrk.IndexOf("  160512", StringComparison.Ordinal)..];
+        Assert.Throws<SetupFailedException>(() => Saturation.ParseWrk(withoutDistribution));
     }
 
     [Fact]

@@ -15,11 +15,12 @@ public sealed class AggregatorTests
         {
             histogram.RecordValue(latencyMicros);
         }
-        var result = new RoundResult { Setup = setup, Protocol = BenchProtocol.Http1, Round = round, Saturation = new SaturationResult(rps, 1000, 0, "wrk") };
+        var saturationLatency = new SaturationLatency(latencyMicros / 1000.0, latencyMicros / 500.0, latencyMicros / 250.0);
+        var result = new RoundResult { Setup = setup, Protocol = BenchProtocol.Http1, Round = round, Saturation = new SaturationResult(rps, 1000, 0, "wrk", saturationLatency) };
         result.Phases[1000] = new PhaseResult(histogram, 100, 0, 1, null);
         if (rssKb > 0)
         {
-            result.Proxies.Add(new ProxyMemory("p", rssKb, rssKb / 2));
+            result.Proxies.Add(new ProxyMemory("p", rssKb, rssKb / 2, rssKb / 4, rssKb / 8));
             result.CpuSecondsPer10k = 0.5;
         }
         return result;
@@ -44,6 +45,42 @@ public sealed class AggregatorTests
         Assert.Equal(11000, haproxy.Get("proxy_rss_peak_kb"));
         Assert.Equal(1.0, haproxy.Get("max_rps_vs_haproxy"));
         Assert.Null(summaries[0].Get("proxy_rss_peak_kb"));
+    }
+
+    [Fact]
+    public void Summarize_Rounds_SaturationLatencyMediansAndHaproxyRatio()
+    {
+        List<RoundResult> results =
+        [
+            Round("haproxy", 1, 700, 20000, 10000), Round("trellis", 1, 1400, 18000, 8000),
+            Round("haproxy", 2, 900, 24000, 12000), Round("trellis", 2, 2000, 19000, 9000),
+            Round("haproxy", 3, 800, 22000, 11000), Round("trellis", 3, 1600, 17000, 8500),
+        ];
+        var trellis = Aggregator.Summarize(["haproxy", "trellis"], new Dictionary<string, string>(), results, [1000])[1];
+        Assert.Equal(1.6, trellis.Get("sat_p50_ms")!.Value, 6);
+        Assert.Equal(3.2, trellis.Get("sat_p90_ms")!.Value, 6);
+        Assert.Equal(6.4, trellis.Get("sat_p99_ms")!.Value, 6);
+        Assert.Equal((5.6, 8.0), trellis.Spread["sat_p99_ms"]);
+        Assert.Equal(2.0, trellis.Get("sat_p99_ms_vs_haproxy")!.Value, 6);
+        Assert.Null(trellis.Get("grpc_sat_p99_ms"));
+        Assert.Null(trellis.Get("grpc_sat_p99_ms_vs_haproxy"));
+    }
+
+    [Fact]
+    public void Summarize_IdleMemory_LargestProcessMedianAndPerProcess()
+    {
+        var round1 = Round("trellis", 1, 500, 1000, 0);
+        round1.Proxies.Add(new ProxyMemory("trellis client-proxy", 12000, 6000, 7000, 3000));
+        round1.Proxies.Add(new ProxyMemory("trellis server-proxy", 11000, 5000, 8000, 3500));
+        var round2 = Round("trellis", 2, 500, 1000, 0);
+        round2.Proxies.Add(new ProxyMemory("trellis client-proxy", 12500, 6100, 9000, 4000));
+        round2.Proxies.Add(new ProxyMemory("trellis server-proxy", 11500, 5100, 6000, 2000));
+        var trellis = Aggregator.Summarize(["trellis"], new Dictionary<string, string>(), [round1, round2], [1000]).Single();
+        Assert.Equal(8500, trellis.Get("proxy_idle_rss_kb"));
+        Assert.Equal(3750, trellis.Get("proxy_idle_anon_kb"));
+        Assert.Equal((8000, 9000), trellis.Spread["proxy_idle_rss_kb"]);
+        Assert.Contains(("trellis client-proxy", 12500L, 6100L, 9000L, 4000L), trellis.Proxies);
+        Assert.Contains(("trellis server-proxy", 11500L, 5100L, 8000L, 3500L), trellis.Proxies);
     }
 
     [Fact]
