@@ -1,19 +1,16 @@
 using System.Net;
-using System.Text;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Http.Features;
 using Trellis.Proxy.Metrics;
 
 namespace Trellis.Proxy.Admin;
 
 /// <summary>
-/// Answers admin requests straight from Kestrel's request features. <c>/shutdown</c> takes
-/// only POST, and only from loopback, as Linkerd's admin server does: a remote or accidental
-/// GET must not stop a workload's proxy.
+/// The admin routes: what each request is answered with. <c>/shutdown</c> takes only POST,
+/// and only from loopback, as Linkerd's admin server does: a remote or accidental GET must
+/// not stop a workload's proxy.
 /// </summary>
-public sealed class AdminApplication : IHttpApplication<IFeatureCollection>
+public sealed class AdminApplication
 {
-    private const string TextPlain = "text/plain; charset=utf-8";
+    internal const string TextPlain = "text/plain; charset=utf-8";
     private const string PrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 
     private readonly MetricsRegistry _registry;
@@ -27,19 +24,7 @@ public sealed class AdminApplication : IHttpApplication<IFeatureCollection>
         _requestShutdown = requestShutdown;
     }
 
-    public IFeatureCollection CreateContext(IFeatureCollection contextFeatures) => contextFeatures;
-
-    public void DisposeContext(IFeatureCollection context, Exception? exception)
-    {
-    }
-
-    public Task ProcessRequestAsync(IFeatureCollection context)
-    {
-        var request = context.GetRequiredFeature<IHttpRequestFeature>();
-        var (status, contentType, body) = Handle(request.Method, request.Path, context.Get<IHttpConnectionFeature>()?.RemoteIpAddress);
-        return WriteAsync(context, status, contentType, body);
-    }
-
+    /// <param name="path">The request target's path, without its query.</param>
     internal (int Status, string ContentType, string Body) Handle(string method, string path, IPAddress? remote)
     {
         var isRead = method is "GET" or "HEAD";
@@ -60,19 +45,5 @@ public sealed class AdminApplication : IHttpApplication<IFeatureCollection>
     {
         _requestShutdown();
         return (200, TextPlain, "shutting down\n");
-    }
-
-    private static async Task WriteAsync(IFeatureCollection context, int status, string contentType, string body)
-    {
-        var response = context.GetRequiredFeature<IHttpResponseFeature>();
-        var bytes = Encoding.UTF8.GetBytes(body);
-        response.StatusCode = status;
-        response.Headers.ContentType = contentType;
-        response.Headers.ContentLength = bytes.Length;
-        var request = context.GetRequiredFeature<IHttpRequestFeature>();
-        if (request.Method != "HEAD")
-        {
-            await context.GetRequiredFeature<IHttpResponseBodyFeature>().Writer.WriteAsync(bytes);
-        }
     }
 }

@@ -17,6 +17,23 @@ internal struct Http1HeadScanner
 
     public void Reset() => this = default;
 
+    /// <summary>
+    /// Bytes of empty lines before a request line, which a server ignores (RFC 9112 section
+    /// 2.2); the caller consumes them before scanning, as the scanner would take one for the
+    /// start line.
+    /// </summary>
+    public static int LeadingEmptyLines(in ReadOnlySequence<byte> buffer)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        var count = 0;
+        while (reader.IsNext("\r\n"u8, advancePast: true))
+        {
+            count += 2;
+        }
+
+        return count;
+    }
+
     /// <summary>Scans <paramref name="buffer"/> (the message from its first byte).</summary>
     /// <param name="headLength">The head's length, CRLFCRLF included, when complete.</param>
     /// <returns><see cref="Http1ParseError.None"/> with headLength 0 when more bytes are needed.</returns>

@@ -130,7 +130,7 @@ internal sealed partial class Http1Session
             }
 
             buffer = result.Buffer;
-            var leading = LeadingEmptyLines(buffer);
+            var leading = Http1HeadScanner.LeadingEmptyLines(buffer);
             if (leading > 0)
             {
                 // RFC 9112 section 2.2: a server ignores empty lines before a request line.
@@ -264,17 +264,5 @@ internal sealed partial class Http1Session
         {
             return false;
         }
-    }
-
-    private static int LeadingEmptyLines(in ReadOnlySequence<byte> buffer)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        var count = 0;
-        while (reader.IsNext("\r\n"u8, advancePast: true))
-        {
-            count += 2;
-        }
-
-        return count;
     }
 }
