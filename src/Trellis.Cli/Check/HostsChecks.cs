@@ -72,9 +72,9 @@ internal static class HostsChecks
     /// </summary>
     private static async Task<CheckOutcome> ProxiesReadyAsync(CheckContext context, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(3) };
         var pods = context.Pods!.Pods;
-        var probes = await Task.WhenAll(pods.Select(pod => ProbeReadyAsync(http, pod.Address, cancellationToken)));
+        var probes = await Task.WhenAll(pods.Select(pod => ProxyProbe.ProblemAsync(http, pod.Address, PodNetwork.AdminPort, cancellationToken)));
         return ProxyVerdict(pods, probes, context.Time.GetUtcNow());
     }
 
@@ -98,20 +98,6 @@ internal static class HostsChecks
         return bad.Count == 0
             ? CheckOutcome.Pass($"{pods.Count} proxies")
             : CheckOutcome.Fail(string.Join(", ", bad));
-    }
-
-    private static async Task<string?> ProbeReadyAsync(HttpClient http, string address, CancellationToken cancellationToken)
-    {
-        var url = $"http://{address}:{PodNetwork.AdminPort}/ready";
-        try
-        {
-            using var response = await http.GetAsync(url, cancellationToken);
-            return response.IsSuccessStatusCode ? null : $"{url} answered {(int)response.StatusCode}: not yet certified or draining";
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-        {
-            return $"{url} unreachable: {e.Message}";
-        }
     }
 
     internal static CheckOutcome Expiry(string what, DateTimeOffset notAfter, TimeProvider time, TimeSpan warnBefore)

@@ -164,9 +164,11 @@ internal static class PodRunner
     private static async Task KeepLeaseAsync(ControllerClient client, RegisterRequest request, PodSpec pod, int appPid,
         IReadOnlyCollection<int> ports, TimeSpan interval, CancellationToken cancellationToken)
     {
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(1) };
         while (!cancellationToken.IsCancellationRequested)
         {
-            var ready = Readiness.IsListening(appPid, ports);
+            var ready = Readiness.IsListening(appPid, ports) &&
+                await ProxyProbe.ProblemAsync(http, pod.Address.ToString(), PodNetwork.AdminPort, cancellationToken) is null;
             try
             {
                 try
