@@ -11,7 +11,19 @@ namespace Trellis.Bench;
 /// </summary>
 internal static class Program
 {
-    public static Task<int> Main(string[] args) => BuildCommand().Parse(args).InvokeAsync();
+    public static Task<int> Main(string[] args)
+    {
+        // Pinned to one CPU, the runtime's thread pool starts with one worker and adds more only
+        // when its starvation check notices (about every 0.5 s). Child processes' output readers
+        // block pool threads on Unix (synchronous pipe reads), so queued continuations (the load
+        // generator's responses, the origin's requests) sometimes waited 0.5-1 s for a thread:
+        // the "stalls" every setup, direct included, showed in its p99. Enough workers from the start.
+        ThreadPool.GetMinThreads(out _, out var io);
+        ThreadPool.SetMinThreads(MinWorkerThreads, io);
+        return BuildCommand().Parse(args).InvokeAsync();
+    }
+
+    private const int MinWorkerThreads = 16;
 
     internal static RootCommand BuildCommand()
     {
@@ -109,13 +121,23 @@ internal static class Program
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             cts.CancelAfter(TimeSpan.FromSeconds(parse.GetValue(maxSeconds)));
             // The harness holds our stdin: when it goes away (even killed), stdin closes and we stop.
-            _ = Task.Run(async () =>
+            // Console reads block (on Unix even ReadLineAsync), so this waits on its own thread, not
+            // on a pool thread the server needs.
+            var stdinWatch = new Thread(() =>
             {
-                while (await Console.In.ReadLineAsync(cts.Token) is not null)
+                while (Console.In.ReadLine() is not null)
                 {
                 }
-                await cts.CancelAsync();
-            }, cts.Token);
+                try
+                {
+                    cts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The server already stopped on its own.
+                }
+            }) { IsBackground = true, Name = "stdin watch" };
+            stdinWatch.Start();
             return await OriginServer.RunAsync(parse.GetValue(http1Port), parse.GetValue(grpcPort), cts.Token);
         });
         root.Subcommands.Add(serve);
