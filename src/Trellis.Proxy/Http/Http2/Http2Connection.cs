@@ -1,0 +1,674 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Trellis.Proxy.Http.Http2.Frames;
+using Trellis.Proxy.Http.Http2.Hpack;
+
+namespace Trellis.Proxy.Http.Http2;
+
+/// <summary>
+/// What both ends of the relay share: the frame read loop over one connection's pipe, the
+/// connection-level frames (SETTINGS, PING, GOAWAY, WINDOW_UPDATE), flow control in both
+/// directions, the stream table, and the write lock. Everything runs inline on the read loops:
+/// a frame read from one connection is written to the other before the next frame is read.
+/// </summary>
+/// <remarks>
+/// Two read loops write into every connection (its own, for acknowledgements and credit; the
+/// other side's, for forwarded frames), so all writes and flushes take the write lock. A lock
+/// holder never waits for another lock, only for its own flush, so the loops cannot deadlock.
+/// Everything about sending into this connection (its send window, every stream's send window
+/// and pending data, the waiting queue, the peer's settings) is guarded by the same lock.
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The write lock's SemaphoreSlim never creates a wait handle, so it holds nothing to dispose.")]
+internal abstract partial class Http2Connection
+{
+    /// <summary>The stream window the relay advertises: it bounds the DATA pending per stream.</summary>
+    protected const int StreamWindow = 65535;
+
+    /// <summary>The connection window the relay advertises (one WINDOW_UPDATE after SETTINGS).</summary>
+    protected const int ConnectionWindow = 1024 * 1024;
+
+    protected const int MaxFrameSize = Http2FrameWriter.DefaultMaxFrameSize;
+
+    protected const int MaxHeaderListSize = 64 * 1024;
+
+    /// <summary>Header blocks (HEADERS plus CONTINUATION) longer than this are refused before decoding.</summary>
+    private const int MaxHeaderBlockSize = 2 * MaxHeaderListSize;
+
+    /// <summary>A batch holding more unflushed bytes than this is flushed at once.</summary>
+    private const int FlushThreshold = 32 * 1024;
+
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Lock _streamsLock = new();
+    private readonly Dictionary<int, Http2Stream> _streams = [];
+    private readonly HpackDecoder _decoder = new(4096, MaxHeaderListSize);
+    private readonly List<HeaderField> _headers = [];
+    private readonly ArrayBufferWriter<byte> _encoded = new(256);
+    private readonly Queue<Http2Stream> _waiting = new();
+    private readonly List<(Http2Stream Stream, int Bytes)> _resumed = [];
+
+    // Header block being assembled from HEADERS and CONTINUATION frames (read loop only).
+    private ArrayBufferWriter<byte>? _headerBlock;
+    private int _headerBlockStream;
+    private bool _headerBlockEndStream;
+
+    // Receive side: what the peer may still send on the connection.
+    private long _received;
+    private long _receiveLimit = 65535;
+    private int _creditOwed;
+
+    // Send side, under the write lock.
+    private Http2PeerSettings _peerSettings = Http2PeerSettings.Default;
+    private long _sendWindow = 65535;
+    private bool _outputClosed;
+
+    // Ids of the streams this side opens (the upstream role), taken under the write lock.
+    private int _nextStreamId = 1;
+
+    private bool _settingsReceived;
+    private volatile bool _closing;
+    private Http2ErrorCode? _closeCode;
+
+    protected Http2Connection(Http2RelayContext context, ConnectionContext transport)
+    {
+        Context = context;
+        Transport = transport;
+        _input = transport.Transport.Input;
+        _output = transport.Transport.Output;
+    }
+
+    protected Http2RelayContext Context { get; }
+
+    protected ConnectionContext Transport { get; }
+
+    protected PipeReader Input => _input;
+
+    /// <summary>The peer's settings; read under the write lock (or from the read loop).</summary>
+    protected Http2PeerSettings PeerSettings => _peerSettings;
+
+    /// <summary>The stream id GOAWAY names as the last one this side processed.</summary>
+    protected abstract int LastProcessedStreamId { get; }
+
+    /// <summary>"client" or "upstream", for logs.</summary>
+    protected abstract string Side { get; }
+
+    /// <summary>Streams currently in the table.</summary>
+    public int StreamCount
+    {
+        get
+        {
+            lock (_streamsLock)
+            {
+                return _streams.Count;
+            }
+        }
+    }
+
+    public bool IsClosing => _closing;
+
+    /// <summary>The id the next stream this side opens will get; not positive once ids are used up.</summary>
+    protected int NextStreamId => Volatile.Read(ref _nextStreamId);
+
+    /// <summary>
+    /// Asks the read loop to stop and the connection to close, with a GOAWAY carrying
+    /// <paramref name="code"/> unless one was sent already.
+    /// </summary>
+    public void Close(Http2ErrorCode? code)
+    {
+        _closeCode ??= code;
+        _closing = true;
+        _input.CancelPendingRead();
+    }
+
+    /// <summary>Drops the transport at once (a drain deadline, a dead peer).</summary>
+    public void Abort()
+    {
+        _closing = true;
+        Transport.Abort(new ConnectionAbortedException("HTTP/2 connection aborted"));
+    }
+
+    public Http2Stream? FindStream(int id)
+    {
+        lock (_streamsLock)
+        {
+            return _streams.GetValueOrDefault(id);
+        }
+    }
+
+    protected void AddStream(Http2Stream stream)
+    {
+        lock (_streamsLock)
+        {
+            _streams.Add(stream.Id, stream);
+        }
+    }
+
+    /// <summary>Removes a stream the exchange is done with; idempotent.</summary>
+    public void RemoveStream(Http2Stream stream)
+    {
+        bool removed;
+        int remaining;
+        lock (_streamsLock)
+        {
+            removed = _streams.Remove(stream.Id);
+            remaining = _streams.Count;
+        }
+
+        if (removed)
+        {
+            OnStreamRemoved(remaining);
+        }
+    }
+
+    protected List<Http2Stream> SnapshotStreams()
+    {
+        lock (_streamsLock)
+        {
+            return [.. _streams.Values];
+        }
+    }
+
+    /// <summary>A stream left the table; <paramref name="remaining"/> are still open.</summary>
+    protected abstract void OnStreamRemoved(int remaining);
+
+    /// <summary>A complete, decoded header block for <paramref name="streamId"/>.</summary>
+    protected abstract ValueTask OnHeadersAsync(int streamId, bool endStream, List<HeaderField> headers, Http2FlushBatch batch);
+
+    /// <summary>True when <paramref name="streamId"/> was never opened on this connection (RFC 9113 §5.1 "idle").</summary>
+    protected abstract bool IsIdle(int streamId);
+
+    protected abstract void OnGoAway(int lastStreamId, Http2ErrorCode code);
+
+    protected virtual void OnSettingsApplied()
+    {
+    }
+
+    /// <summary>The connection is gone: every stream still in the table loses its exchange.</summary>
+    protected abstract ValueTask OnStreamLostAsync(Http2Stream stream);
+
+    /// <summary>
+    /// Reads and handles frames until the peer closes, a connection error, or <see cref="Close"/>;
+    /// then sends the GOAWAY, closes the output and fails the streams left.
+    /// </summary>
+    protected async Task RunReadLoopAsync()
+    {
+        var batch = new Http2FlushBatch();
+        try
+        {
+            while (!_closing)
+            {
+                var result = await _input.ReadAsync();
+                var buffer = result.Buffer;
+                try
+                {
+                    while (!_closing && Http2FrameReader.TryReadFrame(ref buffer, MaxFrameSize, out var header, out var payload))
+                    {
+                        await HandleFrameAsync(header, payload, batch);
+                    }
+                }
+                finally
+                {
+                    _input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                await batch.FlushAsync();
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Http2ConnectionException e)
+        {
+            _closeCode = e.Code;
+            LogConnectionError(Context.Logger, Side, e.Code, e.Message);
+        }
+        catch (HpackException e)
+        {
+            _closeCode = Http2ErrorCode.CompressionError;
+            LogConnectionError(Context.Logger, Side, Http2ErrorCode.CompressionError, e.Message);
+        }
+        catch (Exception e) when (e is IOException or ConnectionAbortedException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            // The transport went away (reset, aborted, completed under us).
+        }
+        catch (Exception e)
+        {
+            // A bug must cost one connection, never the proxy.
+            _closeCode = Http2ErrorCode.InternalError;
+            LogLoopFailed(Context.Logger, Side, e);
+        }
+
+        await ShutdownAsync();
+    }
+
+    private async ValueTask ShutdownAsync()
+    {
+        _closing = true;
+        await EnterAsync();
+        try
+        {
+            if (!_outputClosed)
+            {
+                if (_closeCode is { } code)
+                {
+                    Http2FrameWriter.WriteGoAway(_output, LastProcessedStreamId, code);
+                }
+
+                _outputClosed = true;
+                await _output.CompleteAsync();
+            }
+        }
+        catch (Exception)
+        {
+            // The peer is gone already; nothing to tell it.
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        await _input.CompleteAsync();
+        foreach (var stream in SnapshotStreams())
+        {
+            await OnStreamLostAsync(stream);
+        }
+    }
+
+    private async ValueTask HandleFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
+    {
+        if (!_settingsReceived)
+        {
+            // RFC 9113 §3.4: the preface's first frame is SETTINGS.
+            if (header.Type != Http2FrameType.Settings || header.HasFlag(Http2FrameFlags.Ack))
+            {
+                throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "the first frame was not SETTINGS");
+            }
+
+            _settingsReceived = true;
+        }
+
+        if (_headerBlock is not null && header.Type != Http2FrameType.Continuation)
+        {
+            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "a header block was interrupted by another frame");
+        }
+
+        try
+        {
+            switch (header.Type)
+            {
+                case Http2FrameType.Data:
+                    await OnDataAsync(header, payload, batch);
+                    break;
+                case Http2FrameType.Headers:
+                    await OnHeadersFrameAsync(header, payload, batch);
+                    break;
+                case Http2FrameType.Continuation:
+                    await OnContinuationAsync(header, payload, batch);
+                    break;
+                case Http2FrameType.Priority:
+                    RequireStream(header);
+                    if (header.Length != 5)
+                    {
+                        throw new Http2StreamException(header.StreamId, Http2ErrorCode.FrameSizeError, "PRIORITY is 5 bytes");
+                    }
+
+                    break;
+                case Http2FrameType.RstStream:
+                    await OnResetAsync(header, payload, batch);
+                    break;
+                case Http2FrameType.Settings:
+                    await OnSettingsAsync(header, payload, batch);
+                    break;
+                case Http2FrameType.PushPromise:
+                    throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "PUSH_PROMISE is not accepted");
+                case Http2FrameType.Ping:
+                    await OnPingAsync(header, payload, batch);
+                    break;
+                case Http2FrameType.GoAway:
+                    RequireConnection(header);
+                    var (lastStreamId, code) = Http2FrameReader.ReadGoAway(payload);
+                    OnGoAway(lastStreamId, code);
+                    break;
+                case Http2FrameType.WindowUpdate:
+                    await OnWindowUpdateAsync(header, payload, batch);
+                    break;
+                default:
+                    // RFC 9113 §4.1: unknown frame types are ignored.
+                    break;
+            }
+        }
+        catch (Http2StreamException e)
+        {
+            await OnStreamErrorAsync(e.StreamId, e.Code, batch);
+        }
+    }
+
+    private static void RequireStream(Http2FrameHeader header)
+    {
+        if (header.StreamId == 0)
+        {
+            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, $"{header.Type} on stream 0");
+        }
+    }
+
+    private static void RequireConnection(Http2FrameHeader header)
+    {
+        if (header.StreamId != 0)
+        {
+            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, $"{header.Type} on a stream");
+        }
+    }
+
+    /// <summary>A stream error: RST_STREAM to the peer, and the exchange learns its stream is gone.</summary>
+    private async ValueTask OnStreamErrorAsync(int streamId, Http2ErrorCode code, Http2FlushBatch batch)
+    {
+        var stream = FindStream(streamId);
+        if (stream is null)
+        {
+            await ResetAsync(streamId, code, batch);
+            return;
+        }
+
+        await stream.Exchange.OnStreamErrorAsync(stream, code, batch);
+    }
+
+    private async ValueTask OnHeadersFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
+    {
+        RequireStream(header);
+        var fragment = Http2FrameReader.HeaderBlockFragment(header, payload);
+        var endStream = header.HasFlag(Http2FrameFlags.EndStream);
+        if (header.HasFlag(Http2FrameFlags.EndHeaders))
+        {
+            await DecodeAsync(header.StreamId, endStream, fragment, batch);
+            return;
+        }
+
+        _headerBlock ??= new ArrayBufferWriter<byte>(1024);
+        _headerBlock.ResetWrittenCount();
+        _headerBlockStream = header.StreamId;
+        _headerBlockEndStream = endStream;
+        AppendHeaderBlock(fragment);
+    }
+
+    private async ValueTask OnContinuationAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
+    {
+        if (_headerBlock is null || header.StreamId != _headerBlockStream)
+        {
+            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "CONTINUATION without a header block in progress");
+        }
+
+        AppendHeaderBlock(payload);
+        if (!header.HasFlag(Http2FrameFlags.EndHeaders))
+        {
+            return;
+        }
+
+        var block = _headerBlock;
+        _headerBlock = null;
+        await DecodeAsync(_headerBlockStream, _headerBlockEndStream, new ReadOnlySequence<byte>(block.WrittenMemory), batch);
+    }
+
+    private void AppendHeaderBlock(in ReadOnlySequence<byte> fragment)
+    {
+        if (_headerBlock!.WrittenCount + fragment.Length > MaxHeaderBlockSize)
+        {
+            throw new Http2ConnectionException(Http2ErrorCode.EnhanceYourCalm, "header block too large");
+        }
+
+        foreach (var memory in fragment)
+        {
+            _headerBlock.Write(memory.Span);
+        }
+    }
+
+    private async ValueTask DecodeAsync(int streamId, bool endStream, ReadOnlySequence<byte> block, Http2FlushBatch batch)
+    {
+        // Every block is decoded, even for a stream about to be refused: HPACK state is per connection.
+        _headers.Clear();
+        _decoder.Decode(block, _headers);
+        await OnHeadersAsync(streamId, endStream, _headers, batch);
+    }
+
+    private async ValueTask OnDataAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
+    {
+        RequireStream(header);
+        var length = header.Length;
+        _received += length;
+        if (_received > Interlocked.Read(ref _receiveLimit))
+        {
+            throw new Http2ConnectionException(Http2ErrorCode.FlowControlError, "DATA beyond the connection window");
+        }
+
+        var stream = FindStream(header.StreamId);
+        if (stream is null || stream.RemoteEnded)
+        {
+            // Received but going nowhere: the connection window still gets it back.
+            await CreditAsync(null, length, force: false, batch);
+            if (IsIdle(header.StreamId))
+            {
+                throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "DATA on an idle stream");
+            }
+
+            if (stream is not null && !stream.Reset)
+            {
+                throw new Http2StreamException(header.StreamId, Http2ErrorCode.StreamClosed, "DATA after END_STREAM");
+            }
+
+            return;
+        }
+
+        stream.Received += length;
+        if (stream.Received > Interlocked.Read(ref stream.ReceiveLimit))
+        {
+            await CreditAsync(null, length, force: false, batch);
+            throw new Http2StreamException(header.StreamId, Http2ErrorCode.FlowControlError, "DATA beyond the stream window");
+        }
+
+        var data = Http2FrameReader.DataPayload(header, payload);
+        var endStream = header.HasFlag(Http2FrameFlags.EndStream);
+        if (endStream)
+        {
+            stream.RemoteEnded = true;
+        }
+
+        stream.Exchange.Touch();
+        var handed = await ForwardDataAsync(stream.Peer, data, endStream, batch);
+
+        // Padding is never forwarded: it is credited back with the bytes that were.
+        await CreditAsync(stream, handed + (length - (int)data.Length), force: false, batch);
+    }
+
+    private async ValueTask OnResetAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
+    {
+        RequireStream(header);
+        var code = Http2FrameReader.ReadRstStream(payload);
+        if (IsIdle(header.StreamId))
+        {
+            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "RST_STREAM on an idle stream");
+        }
+
+        var stream = FindStream(header.StreamId);
+        if (stream is null)
+        {
+            return;
+        }
+
+        stream.RemoteEnded = true;
+        stream.Reset = true;
+        await stream.Exchange.OnResetReceivedAsync(stream, code, batch);
+    }
+
+    private async ValueTask OnPingAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
+    {
+        RequireConnection(header);
+        var opaque = Http2FrameReader.ReadPing(payload);
+        if (header.HasFlag(Http2FrameFlags.Ack))
+        {
+            return;
+        }
+
+        await EnterAsync();
+        try
+        {
+            if (!_outputClosed)
+            {
+                Http2FrameWriter.WritePing(_output, ack: true, opaque);
+            }
+        }
+        finally
+        {
+            await ExitAsync(batch);
+        }
+    }
+
+    private async ValueTask OnSettingsAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
+    {
+        RequireConnection(header);
+        if (header.HasFlag(Http2FrameFlags.Ack))
+        {
+            if (header.Length != 0)
+            {
+                throw new Http2ConnectionException(Http2ErrorCode.FrameSizeError, "SETTINGS ACK with a payload");
+            }
+
+            return;
+        }
+
+        var settings = _peerSettings;
+        Http2FrameReader.ReadSettings(payload, ref settings);
+        _resumed.Clear();
+        await EnterAsync();
+        try
+        {
+            var delta = (long)settings.InitialWindowSize - _peerSettings.InitialWindowSize;
+            _peerSettings = settings;
+            if (delta != 0)
+            {
+                // RFC 9113 §6.9.2: a new initial window size moves every open stream's window by the difference.
+                foreach (var stream in SnapshotStreams())
+                {
+                    stream.SendWindow += delta;
+                    if (stream.SendWindow > Http2FrameWriter.MaxWindowSize)
+                    {
+                        throw new Http2ConnectionException(Http2ErrorCode.FlowControlError, "SETTINGS_INITIAL_WINDOW_SIZE overflows a stream window");
+                    }
+
+                    if (delta > 0 && stream.HasPendingSend)
+                    {
+                        _resumed.Add((stream, SendPending(stream)));
+                    }
+                }
+            }
+
+            if (!_outputClosed)
+            {
+                Http2FrameWriter.WriteSettingsAck(_output);
+            }
+        }
+        finally
+        {
+            await ExitAsync(batch);
+        }
+
+        OnSettingsApplied();
+        await CreditResumedAsync(batch);
+    }
+
+    private async ValueTask OnWindowUpdateAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
+    {
+        var increment = Http2FrameReader.ReadWindowIncrement(payload);
+        if (increment == 0)
+        {
+            if (header.StreamId == 0)
+            {
+                throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "WINDOW_UPDATE of 0");
+            }
+
+            throw new Http2StreamException(header.StreamId, Http2ErrorCode.ProtocolError, "WINDOW_UPDATE of 0");
+        }
+
+        var stream = header.StreamId == 0 ? null : FindStream(header.StreamId);
+        if (header.StreamId != 0 && stream is null)
+        {
+            if (IsIdle(header.StreamId))
+            {
+                throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "WINDOW_UPDATE on an idle stream");
+            }
+
+            return;
+        }
+
+        _resumed.Clear();
+        var overflow = false;
+        await EnterAsync();
+        try
+        {
+            if (stream is null)
+            {
+                _sendWindow += increment;
+                overflow = _sendWindow > Http2FrameWriter.MaxWindowSize;
+
+                // Streams stalled on the connection window resume in the order they stalled.
+                while (!overflow && _sendWindow > 0 && _waiting.TryDequeue(out var waiting))
+                {
+                    waiting.WaitingForConnectionWindow = false;
+                    if (waiting.HasPendingSend)
+                    {
+                        _resumed.Add((waiting, SendPending(waiting)));
+                    }
+                }
+            }
+            else
+            {
+                stream.SendWindow += increment;
+                overflow = stream.SendWindow > Http2FrameWriter.MaxWindowSize;
+                if (!overflow && stream.HasPendingSend)
+                {
+                    _resumed.Add((stream, SendPending(stream)));
+                }
+            }
+        }
+        finally
+        {
+            await ExitAsync(batch);
+        }
+
+        if (overflow)
+        {
+            if (stream is null)
+            {
+                throw new Http2ConnectionException(Http2ErrorCode.FlowControlError, "connection window above 2^31-1");
+            }
+
+            throw new Http2StreamException(header.StreamId, Http2ErrorCode.FlowControlError, "stream window above 2^31-1");
+        }
+
+        await CreditResumedAsync(batch);
+    }
+
+    /// <summary>Bytes that left pending buffers go back to their sources as credit, at once.</summary>
+    private async ValueTask CreditResumedAsync(Http2FlushBatch batch)
+    {
+        for (var i = 0; i < _resumed.Count; i++)
+        {
+            var (stream, bytes) = _resumed[i];
+            var source = stream.Peer;
+            if (source.Connection is { } connection)
+            {
+                await connection.CreditAsync(source, bytes, force: true, batch);
+            }
+        }
+
+        _resumed.Clear();
+    }
+
+    [LoggerMessage(20, LogLevel.Debug, "HTTP/2 {Side} connection error {Code}: {Detail}")]
+    private static partial void LogConnectionError(ILogger logger, string side, Http2ErrorCode code, string detail);
+
+    [LoggerMessage(21, LogLevel.Error, "HTTP/2 {Side} connection failed")]
+    private static partial void LogLoopFailed(ILogger logger, string side, Exception exception);
+}
