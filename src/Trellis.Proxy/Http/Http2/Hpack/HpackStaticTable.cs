@@ -69,6 +69,7 @@ internal static class HpackStaticTable
         new("strict-transport-security", ""),
         new("transfer-encoding", ""),
         new("user-agent", ""),
+        new("vary", ""),
         new("via", ""),
         new("www-authenticate", ""),
     ];
