@@ -24,8 +24,6 @@ internal sealed class HpackDynamicTable
 
     public int Size { get; private set; }
 
-    public int MaxSize => _maxSize;
-
     /// <summary>The entry at 0-based <paramref name="index"/>, 0 being the newest.</summary>
     public HeaderField this[int index] => _entries[(_newest - index + _entries.Length) % _entries.Length];
 
