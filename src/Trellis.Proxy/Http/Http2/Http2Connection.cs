@@ -497,8 +497,6 @@ internal abstract partial class Http2Connection
             return;
         }
 
-        stream.RemoteEnded = true;
-        stream.Reset = true;
         await stream.Exchange.OnResetReceivedAsync(stream, code, batch);
     }
 
