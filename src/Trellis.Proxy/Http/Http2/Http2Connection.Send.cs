@@ -42,8 +42,9 @@ internal abstract partial class Http2Connection
         {
             if (!_outputClosed)
             {
+                // Canceled only by Abort: either way nothing more goes out.
                 var flush = await _output.FlushAsync();
-                if (flush.IsCompleted)
+                if (flush.IsCompleted || flush.IsCanceled)
                 {
                     OnOutputFailed();
                 }

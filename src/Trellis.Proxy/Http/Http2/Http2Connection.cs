@@ -70,6 +70,7 @@ internal abstract partial class Http2Connection
 
     private bool _settingsReceived;
     private volatile bool _closing;
+    private int _pipesCompleted;
     private Http2ErrorCode? _closeCode;
 
     protected Http2Connection(Http2RelayContext context, ConnectionContext transport)
@@ -128,6 +129,14 @@ internal abstract partial class Http2Connection
     {
         _closing = true;
         Transport.Abort(new ConnectionAbortedException("HTTP/2 connection aborted"));
+
+        // Not every transport completes its pipes on abort: wake the read loop and any flush
+        // stuck on a peer that stopped reading, so the connection winds down either way.
+        if (Volatile.Read(ref _pipesCompleted) == 0)
+        {
+            _input.CancelPendingRead();
+            _output.CancelPendingFlush();
+        }
     }
 
     public Http2Stream? FindStream(int id)
@@ -245,7 +254,8 @@ internal abstract partial class Http2Connection
         await ShutdownAsync();
     }
 
-    private async ValueTask ShutdownAsync()
+    /// <summary>Sends the pending GOAWAY, closes both pipes and fails the streams left.</summary>
+    protected async ValueTask ShutdownAsync()
     {
         _closing = true;
         await EnterAsync();
@@ -271,6 +281,7 @@ internal abstract partial class Http2Connection
             _writeLock.Release();
         }
 
+        Volatile.Write(ref _pipesCompleted, 1);
         await _input.CompleteAsync();
         foreach (var stream in SnapshotStreams())
         {

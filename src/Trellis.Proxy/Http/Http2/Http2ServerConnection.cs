@@ -56,8 +56,8 @@ internal sealed class Http2ServerConnection : Http2Connection
         {
             if (!await ReadPrefaceAsync())
             {
-                Abort();
-                await Input.CompleteAsync();
+                // Not HTTP/2 after all: close without a GOAWAY the client would not understand.
+                await ShutdownAsync();
                 return;
             }
 
