@@ -80,14 +80,23 @@ internal abstract partial class Http2Connection
     protected async ValueTask WritePrefaceAsync(bool client, ReadOnlyMemory<(Http2SettingId, uint)> settings)
     {
         await EnterAsync();
-        if (client)
+        try
         {
-            _output.Write(Http2FrameWriter.ClientPreface);
+            if (client)
+            {
+                _output.Write(Http2FrameWriter.ClientPreface);
+            }
+
+            Http2FrameWriter.WriteSettings(_output, settings.Span);
+            Http2FrameWriter.WriteWindowUpdate(_output, 0, ConnectionWindow - 65535);
+            Interlocked.Add(ref _receiveLimit, ConnectionWindow - 65535);
+        }
+        catch (InvalidOperationException)
+        {
+            // The transport completed its pipe already: the read loop finds it closed.
+            _outputClosed = true;
         }
 
-        Http2FrameWriter.WriteSettings(_output, settings.Span);
-        Http2FrameWriter.WriteWindowUpdate(_output, 0, ConnectionWindow - 65535);
-        Interlocked.Add(ref _receiveLimit, ConnectionWindow - 65535);
         await FlushAndExitAsync();
     }
 
@@ -190,6 +199,7 @@ internal abstract partial class Http2Connection
     /// data is dropped.
     /// </summary>
     /// <returns>Whether the error response was sent, and how many pending bytes were dropped.</returns>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<(bool Answered, long Dropped)> TerminateStreamAsync(
         Http2Stream stream, Http2ErrorCode resetCode, IReadOnlyList<HeaderField>? errorResponse, Http2FlushBatch? batch)
     {
@@ -233,6 +243,7 @@ internal abstract partial class Http2Connection
     }
 
     /// <summary>RST_STREAM for a stream that has no exchange (refused, malformed, unknown).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected async ValueTask ResetAsync(int streamId, Http2ErrorCode code, Http2FlushBatch? batch)
     {
         await EnterAsync();
@@ -276,6 +287,7 @@ internal abstract partial class Http2Connection
     /// the write lock, so ids go out in increasing order. False when the connection can no
     /// longer take streams (the caller fails the exchange), or the exchange ended meanwhile.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     protected async ValueTask<bool> OpenStreamAsync(Http2Stream stream, IReadOnlyList<HeaderField> headers, Http2FlushBatch? batch)
     {
         int sent;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Trellis.Proxy.Http.Http2.Frames;
@@ -289,6 +290,7 @@ internal abstract partial class Http2Connection
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask HandleFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         if (!_settingsReceived)
@@ -387,6 +389,7 @@ internal abstract partial class Http2Connection
         await stream.Exchange.OnStreamErrorAsync(stream, code, batch);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OnHeadersFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         RequireStream(header);
@@ -405,6 +408,7 @@ internal abstract partial class Http2Connection
         AppendHeaderBlock(fragment);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OnContinuationAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         if (_headerBlock is null || header.StreamId != _headerBlockStream)
@@ -436,6 +440,7 @@ internal abstract partial class Http2Connection
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask DecodeAsync(int streamId, bool endStream, ReadOnlySequence<byte> block, Http2FlushBatch batch)
     {
         // Every block is decoded, even for a stream about to be refused: HPACK state is per connection.
@@ -444,6 +449,7 @@ internal abstract partial class Http2Connection
         await OnHeadersAsync(streamId, endStream, _headers, batch);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OnDataAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         RequireStream(header);
@@ -472,6 +478,13 @@ internal abstract partial class Http2Connection
             return;
         }
 
+        if (!stream.HeadersReceived)
+        {
+            // RFC 9113 §8.1: a response starts with HEADERS (a request always does).
+            await CreditAsync(null, length, force: false, batch);
+            throw new Http2StreamException(header.StreamId, Http2ErrorCode.ProtocolError, "DATA before HEADERS");
+        }
+
         stream.Received += length;
         if (stream.Received > Interlocked.Read(ref stream.ReceiveLimit))
         {
@@ -493,6 +506,7 @@ internal abstract partial class Http2Connection
         await CreditAsync(stream, handed + (length - (int)data.Length), force: false, batch);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OnResetAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         RequireStream(header);
@@ -511,6 +525,7 @@ internal abstract partial class Http2Connection
         await stream.Exchange.OnResetReceivedAsync(stream, code, batch);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OnPingAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         RequireConnection(header);
@@ -587,6 +602,7 @@ internal abstract partial class Http2Connection
         await CreditResumedAsync(batch);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OnWindowUpdateAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         var increment = Http2FrameReader.ReadWindowIncrement(payload);
@@ -660,6 +676,7 @@ internal abstract partial class Http2Connection
     }
 
     /// <summary>Bytes that left pending buffers go back to their sources as credit, at once.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask CreditResumedAsync(Http2FlushBatch batch)
     {
         for (var i = 0; i < _resumed.Count; i++)

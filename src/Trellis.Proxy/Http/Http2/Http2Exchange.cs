@@ -51,7 +51,14 @@ internal sealed partial class Http2Exchange
         _isGrpc = request.IsGrpc;
         _start = context.Time.GetTimestamp();
         _lastActivity = _start;
-        ClientStream = new Http2Stream(this) { Id = streamId, Connection = client, SendWindow = clientWindow, ReceiveLimit = Http2ServerConnection.ClientStreamWindow };
+        ClientStream = new Http2Stream(this)
+        {
+            Id = streamId,
+            Connection = client,
+            SendWindow = clientWindow,
+            ReceiveLimit = Http2ServerConnection.ClientStreamWindow,
+            HeadersReceived = true,
+        };
         UpstreamStream = new Http2Stream(this) { Peer = ClientStream };
         ClientStream.Peer = UpstreamStream;
     }
@@ -152,6 +159,7 @@ internal sealed partial class Http2Exchange
     /// Sends the request headers on the acquired connection, then whatever DATA arrived while
     /// acquiring; or answers the client with the failure.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask OpenAsync(Http2UpstreamConnection? upstream, IReadOnlyList<HeaderField> headers, Http2FlushBatch? batch)
     {
         if (upstream is null)
@@ -182,6 +190,7 @@ internal sealed partial class Http2Exchange
     }
 
     /// <summary>Response headers, 1xx or final, or trailers, from the upstream's read loop.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask OnResponseHeadersAsync(List<HeaderField> headers, bool endStream, Http2FlushBatch batch)
     {
         var upstream = UpstreamStream;
@@ -269,6 +278,7 @@ internal sealed partial class Http2Exchange
     }
 
     /// <summary>The peer endpoint of <paramref name="stream"/> reset it.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask OnResetReceivedAsync(Http2Stream stream, Http2ErrorCode code, Http2FlushBatch batch)
     {
         var wasComplete = stream.RemoteEnded;
@@ -299,6 +309,7 @@ internal sealed partial class Http2Exchange
     }
 
     /// <summary>The relay found <paramref name="stream"/> broken (flow control, malformed headers): reset it and end the exchange.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask OnStreamErrorAsync(Http2Stream stream, Http2ErrorCode code, Http2FlushBatch? batch)
     {
         if (stream.Connection is { } connection)

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using Trellis.Proxy.Http.Http2.Frames;
 using Trellis.Proxy.Http.Http2.Hpack;
+using Trellis.Proxy.Metrics;
 using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Http.Http2;
@@ -24,7 +26,10 @@ internal sealed class Http2ServerConnection : Http2Connection
     private int _highestStreamId;
     private int _goAwayStreamId = int.MaxValue;
     private bool _goAwaySent;
+    private volatile bool _started;
     private long _idleSince;
+    private HttpRouteMetrics? _route;
+    private string? _routeAuthority;
 
     public Http2ServerConnection(Http2RelayContext context, ProxyConnection connection)
         : base(context, connection.Context)
@@ -68,6 +73,7 @@ internal sealed class Http2ServerConnection : Http2Connection
                 (Http2SettingId.MaxHeaderListSize, (uint)MaxHeaderListSize),
             };
             await WritePrefaceAsync(client: false, settings);
+            _started = true;
             await RunReadLoopAsync();
         }
         finally
@@ -82,6 +88,13 @@ internal sealed class Http2ServerConnection : Http2Connection
     /// </summary>
     public async ValueTask DrainAsync()
     {
+        if (!_started)
+        {
+            // No SETTINGS sent yet, so no GOAWAY may follow: just close.
+            Close(null);
+            return;
+        }
+
         await EnterGoAwayAsync();
         if (StreamCount == 0)
         {
@@ -128,6 +141,7 @@ internal sealed class Http2ServerConnection : Http2Connection
 
     protected override ValueTask OnStreamLostAsync(Http2Stream stream) => stream.Exchange.OnConnectionLostAsync(stream, "client connection closed");
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected override async ValueTask OnHeadersAsync(int streamId, bool endStream, List<HeaderField> headers, Http2FlushBatch batch)
     {
         var stream = FindStream(streamId);
@@ -167,8 +181,7 @@ internal sealed class Http2ServerConnection : Http2Connection
             return;
         }
 
-        var tls = Connection.Tls;
-        var route = Context.RouteMetrics(Connection.Direction, tls.Terminated, request.Authority ?? string.Empty, tls.ClientId);
+        var route = RouteMetrics(request.Authority ?? string.Empty);
         route.Requests.Increment();
         var exchange = new Http2Exchange(Context, this, streamId, PeerSettings.InitialWindowSize, route, request);
         exchange.UpstreamStream.PendingEnd = endStream;
@@ -186,6 +199,19 @@ internal sealed class Http2ServerConnection : Http2Connection
             // stream's DATA waits in the unopened upstream stream.
             _ = exchange.OpenLaterAsync(acquiring, [.. headers]);
         }
+    }
+
+    /// <summary>Cached per connection: most connections carry one authority.</summary>
+    private HttpRouteMetrics RouteMetrics(string authority)
+    {
+        if (_route is null || authority != _routeAuthority)
+        {
+            var tls = Connection.Tls;
+            _route = Context.RouteMetrics(Connection.Direction, tls.Terminated, authority, tls.ClientId);
+            _routeAuthority = authority;
+        }
+
+        return _route;
     }
 
     private async ValueTask<bool> ReadPrefaceAsync()
