@@ -3,12 +3,6 @@ using Trellis.Proxy.Http.Http2.Hpack;
 
 namespace Trellis.Proxy.Http.Http2;
 
-/// <summary>What the relay reads from a request's header block.</summary>
-internal readonly record struct Http2Request(string Method, string? Authority, bool IsGrpc)
-{
-    public bool IsConnect => Method == "CONNECT";
-}
-
 /// <summary>
 /// The header rules of RFC 9113 §8.2 and §8.3 the relay enforces: requests that break them are
 /// reset (PROTOCOL_ERROR) before anything is forwarded; responses lose their connection-specific
