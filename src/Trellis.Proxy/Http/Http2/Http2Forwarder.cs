@@ -137,5 +137,8 @@ public sealed class Http2Forwarder : IAsyncDisposable
         {
             connection.Abort();
         }
+
+        // An exchange can be stuck writing to an upstream that stopped reading.
+        _context.Pool.AbortAll();
     }
 }

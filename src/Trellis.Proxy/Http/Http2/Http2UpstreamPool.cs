@@ -108,6 +108,15 @@ internal sealed class Http2UpstreamPool : IAsyncDisposable
         }
     }
 
+    /// <summary>Drops every connection at once (a drain deadline): their streams fail, their loops end.</summary>
+    public void AbortAll()
+    {
+        foreach (var connection in Snapshot())
+        {
+            connection.Abort();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _disposed.CancelAsync();
@@ -116,16 +125,7 @@ internal sealed class Http2UpstreamPool : IAsyncDisposable
             await _sweeper.DisposeAsync();
         }
 
-        var open = new List<Http2UpstreamConnection>();
-        foreach (var entry in _entries.Values)
-        {
-            lock (entry.Lock)
-            {
-                open.AddRange(entry.Connections);
-                entry.Connections.Clear();
-            }
-        }
-
+        var open = Snapshot();
         foreach (var connection in open)
         {
             connection.Abort();
@@ -135,6 +135,20 @@ internal sealed class Http2UpstreamPool : IAsyncDisposable
         {
             await connection.Completion;
         }
+    }
+
+    private List<Http2UpstreamConnection> Snapshot()
+    {
+        var open = new List<Http2UpstreamConnection>();
+        foreach (var entry in _entries.Values)
+        {
+            lock (entry.Lock)
+            {
+                open.AddRange(entry.Connections);
+            }
+        }
+
+        return open;
     }
 
     private Entry EntryFor(in UpstreamEndpoint endpoint) =>

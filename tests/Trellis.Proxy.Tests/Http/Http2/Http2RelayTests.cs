@@ -273,6 +273,110 @@ public sealed class Http2RelayTests : IAsyncLifetime
         Assert.Equal(2, _relay.Connector.Connects);
     }
 
+    [Fact]
+    public async Task ConnectionWindow_Exhausted_StalledStreamResumesOnConnectionWindowUpdate()
+    {
+        var (client, _) = await _relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(1, endStream: false, GrpcPost);
+        var upstream = await _relay.AcceptUpstreamAsync((Http2SettingId.InitialWindowSize, 1 << 20));
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+        await client.SendHeadersAsync(3, endStream: false, GrpcPost);
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 3);
+
+        // The upstream's connection window is the default 65535: the second body only half fits.
+        var first = new byte[40000];
+        var second = new byte[40000];
+        new Random(1).NextBytes(first);
+        new Random(2).NextBytes(second);
+        // The upstream reads as the bytes come, as a real server does: pipes pause past 64 KiB.
+        var reading = ReadDataAsync(upstream, 65535);
+        await client.SendDataAsync(1, first, endStream: true);
+        await client.SendDataAsync(3, second, endStream: true);
+        await reading;
+        await client.SyncAsync();
+        await upstream.SyncAsync();
+        Assert.Equal(65535, upstream.Received.Where(f => f.Type == Http2FrameType.Data).Sum(f => f.Payload.Length));
+
+        await upstream.SendWindowUpdateAsync(0, 40000);
+
+        var forwarded = new List<byte>();
+        Http2TestFrame frame;
+        do
+        {
+            frame = await upstream.ReadUntilAsync(f => f.Type == Http2FrameType.Data);
+        }
+        while (!frame.EndStream || frame.StreamId != 3);
+
+        foreach (var data in upstream.Received.Where(f => f.Type == Http2FrameType.Data && f.StreamId == 3))
+        {
+            forwarded.AddRange(data.Payload);
+        }
+
+        Assert.Equal(second, forwarded.ToArray());
+    }
+
+    [Fact]
+    public async Task ResponseIdleTimeout_UpstreamSilent_504AndUpstreamStreamCancelled()
+    {
+        await using var relay = new Http2RelayHarness(new Http2Options { ResponseIdleTimeout = TimeSpan.FromSeconds(1) });
+        var (client, _) = await relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(1, endStream: true, Get);
+        var upstream = await relay.AcceptUpstreamAsync();
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+
+        relay.Time.Advance(TimeSpan.FromSeconds(2));
+
+        var response = await client.ReadUntilAsync(Http2FrameType.Headers, 1);
+        var fields = client.Decode(response);
+        Assert.Equal("504", Http2TestPeer.Value(fields, ":status"));
+        Assert.Equal("response timeout", Http2TestPeer.Value(fields, "trellis-proxy-error"));
+        var reset = await upstream.ReadUntilAsync(Http2FrameType.RstStream, 1);
+        Assert.Equal(Http2ErrorCode.Cancel, Http2FrameReader.ReadRstStream(new ReadOnlySequence<byte>(reset.Payload)));
+    }
+
+    [Fact]
+    public async Task ClientIdleTimeout_NoStreams_GoAwayNoErrorAndClose()
+    {
+        var (client, served) = await _relay.ConnectStartedAsync();
+        await client.SyncAsync();
+
+        _relay.Time.Advance(new Http2Options().ClientIdleTimeout * 2);
+
+        await client.ReadToEndAsync();
+        Assert.Equal(Http2ErrorCode.NoError, GoAwayCode(client));
+        await served.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Drain_StreamInFlight_GoAwayThenFinishesItAndCloses()
+    {
+        var (client, served) = await _relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(1, endStream: true, Get);
+        var upstream = await _relay.AcceptUpstreamAsync();
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+
+        var drain = _relay.Forwarder.DrainAsync(CancellationToken.None);
+        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway);
+        Assert.Equal((1, Http2ErrorCode.NoError), Http2FrameReader.ReadGoAway(new ReadOnlySequence<byte>(goAway.Payload)));
+        Assert.False(served.IsCompleted);
+
+        await upstream.SendHeadersAsync(1, endStream: true, new HeaderField(":status", "204"));
+
+        var response = await client.ReadUntilAsync(Http2FrameType.Headers, 1);
+        Assert.Equal("204", Http2TestPeer.Value(client.Decode(response), ":status"));
+        await drain.WaitAsync(TimeSpan.FromSeconds(10));
+        await served.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    private static async Task ReadDataAsync(Http2TestPeer peer, int bytes)
+    {
+        var read = 0;
+        while (read < bytes)
+        {
+            read += (await peer.ReadUntilAsync(f => f.Type == Http2FrameType.Data)).Payload.Length;
+        }
+    }
+
     private static Http2ErrorCode GoAwayCode(Http2TestPeer peer)
     {
         var goAway = Assert.Single(peer.Received, f => f.Type == Http2FrameType.GoAway);
