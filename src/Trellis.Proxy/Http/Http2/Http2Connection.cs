@@ -252,6 +252,8 @@ internal abstract partial class Http2Connection
             LogLoopFailed(Context.Logger, Side, e);
         }
 
+        // What the frames before the failure forwarded still goes out.
+        await batch.FlushAsync();
         await ShutdownAsync();
     }
 
