@@ -22,8 +22,11 @@ internal sealed class Http2RelayHarness : IAsyncDisposable
     {
         Metrics = new ProxyMetrics(new MetricsRegistry());
         Forwarder = new Http2Forwarder(
-            new TargetAddressResolver(), Metrics, options ?? new Http2Options(), Time, NullLoggerFactory.Instance, Connector);
+            new TargetAddressResolver(), Metrics, options ?? new Http2Options(), Time, NullLoggerFactory.Instance, new GatedConnector(this));
     }
+
+    /// <summary>Dials wait for this; replace it with an incomplete one to hold dials back.</summary>
+    public TaskCompletionSource DialGate { get; set; } = CompletedGate();
 
     public InMemoryUpstreamConnector Connector { get; } = new();
 
@@ -63,6 +66,24 @@ internal sealed class Http2RelayHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        DialGate.TrySetResult();
         await Forwarder.DisposeAsync();
+    }
+
+    private static TaskCompletionSource CompletedGate()
+    {
+        var gate = new TaskCompletionSource();
+        gate.SetResult();
+        return gate;
+    }
+
+    /// <summary>The in-memory connector behind <see cref="DialGate"/>.</summary>
+    private sealed class GatedConnector(Http2RelayHarness harness) : IUpstreamConnector
+    {
+        public async ValueTask<ConnectionContext> ConnectAsync(IPEndPoint endpoint, CancellationToken cancellationToken)
+        {
+            await harness.DialGate.Task;
+            return await harness.Connector.ConnectAsync(endpoint, cancellationToken);
+        }
     }
 }

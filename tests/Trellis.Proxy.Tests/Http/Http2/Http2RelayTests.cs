@@ -368,6 +368,52 @@ public sealed class Http2RelayTests : IAsyncLifetime
         await served.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task SlowDial_FramesArrivingMeanwhile_GoOutInOrderOnceOpen()
+    {
+        _relay.DialGate = new TaskCompletionSource();
+        var (client, _) = await _relay.ConnectStartedAsync();
+
+        await client.SendHeadersAsync(1, endStream: false, GrpcPost);
+        await client.SendDataAsync(1, [0, 0, 0, 0, 2, 1, 2], endStream: false);
+        await client.SendHeadersAsync(1, endStream: true, new HeaderField("x-request-trailer", "t"));
+        await client.SyncAsync();
+        Assert.DoesNotContain(client.Received, f => f.Type == Http2FrameType.WindowUpdate && f.StreamId == 1);
+        _relay.DialGate.SetResult();
+
+        var upstream = await _relay.AcceptUpstreamAsync();
+        var headers = await upstream.ReadUntilAsync(f => f.Type is Http2FrameType.Headers or Http2FrameType.Data);
+        Assert.Equal(Http2FrameType.Headers, headers.Type);
+        Assert.Equal(GrpcPost, upstream.Decode(headers));
+        Assert.Equal([0, 0, 0, 0, 2, 1, 2], (await upstream.ReadUntilAsync(f => f.Type is Http2FrameType.Headers or Http2FrameType.Data)).Payload);
+        var trailers = await upstream.ReadUntilAsync(f => f.Type is Http2FrameType.Headers or Http2FrameType.Data);
+        Assert.Equal(Http2FrameType.Headers, trailers.Type);
+        Assert.True(trailers.EndStream);
+        Assert.Equal([new("x-request-trailer", "t")], upstream.Decode(trailers));
+    }
+
+    [Fact]
+    public async Task SlowDial_ClientResetsMeanwhile_StreamNeverOpensUpstream()
+    {
+        _relay.DialGate = new TaskCompletionSource();
+        var (client, _) = await _relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(1, endStream: true, Get);
+        await client.SendResetAsync(1, Http2ErrorCode.Cancel);
+        await client.SyncAsync();
+
+        _relay.DialGate.SetResult();
+        var upstream = await _relay.AcceptUpstreamAsync();
+        await upstream.SyncAsync();
+
+        Assert.DoesNotContain(upstream.Received, f => f.Type == Http2FrameType.Headers);
+        Assert.Contains("status_code=\"\",classification=\"failure\",grpc_status=\"\"} 1\n", _relay.MetricsText);
+
+        // The slot the reset stream held is free again: the next request opens on the same connection.
+        await client.SendHeadersAsync(3, endStream: true, Get);
+        Assert.Equal(1, (await upstream.ReadUntilAsync(Http2FrameType.Headers, 1)).StreamId);
+        Assert.Equal(1, _relay.Connector.Connects);
+    }
+
     private static async Task ReadDataAsync(Http2TestPeer peer, int bytes)
     {
         var read = 0;
