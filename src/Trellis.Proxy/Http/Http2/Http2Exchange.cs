@@ -69,8 +69,6 @@ internal sealed partial class Http2Exchange
     /// <summary>The relay's stream to the upstream; unbound until opened.</summary>
     public Http2Stream UpstreamStream { get; }
 
-    public bool IsFinished => (Volatile.Read(ref _state) & FinishedFlag) != 0;
-
     /// <summary>Notes a frame of this exchange, for the response idle timeout.</summary>
     public void Touch()
     {
