@@ -107,13 +107,14 @@ public sealed class Http2Forwarder : IAsyncDisposable
             }
         }
 
-        foreach (var connection in open)
-        {
-            await connection.DrainAsync();
-        }
-
+        // Registered first: a GOAWAY can wait behind a flush to a client that stopped reading.
         await using (cancellationToken.UnsafeRegister(static state => ((Http2Forwarder)state!).AbortAll(), this))
         {
+            foreach (var connection in open)
+            {
+                await connection.DrainAsync();
+            }
+
             await _allClosed.Task;
         }
     }
