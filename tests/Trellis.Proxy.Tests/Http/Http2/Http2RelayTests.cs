@@ -414,6 +414,25 @@ public sealed class Http2RelayTests : IAsyncLifetime
         Assert.Equal(1, _relay.Connector.Connects);
     }
 
+    [Fact]
+    public async Task Dispose_UpstreamStoppedReading_AbortsInsteadOfWaiting()
+    {
+        await using var relay = new Http2RelayHarness();
+        var (client, served) = await relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(1, endStream: false, GrpcPost);
+        var upstream = await relay.AcceptUpstreamAsync((Http2SettingId.InitialWindowSize, 1 << 20));
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+        await upstream.SendWindowUpdateAsync(0, 1 << 20);
+        await upstream.SyncAsync();
+
+        // More than the in-memory pipe holds: the relay's write to the upstream waits for a reader that never comes.
+        await client.SendDataAsync(1, new byte[60000], endStream: false).WaitAsync(TimeSpan.FromSeconds(10));
+        await client.SendDataAsync(1, new byte[60000], endStream: false).WaitAsync(TimeSpan.FromSeconds(10));
+
+        await relay.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        await served.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
     private static async Task ReadDataAsync(Http2TestPeer peer, int bytes)
     {
         var read = 0;
