@@ -425,12 +425,20 @@ public sealed class Http2RelayTests : IAsyncLifetime
         await upstream.SendWindowUpdateAsync(0, 1 << 20);
         await upstream.SyncAsync();
 
-        // More than the in-memory pipe holds: the relay's write to the upstream waits for a reader that never comes.
-        await client.SendDataAsync(1, new byte[60000], endStream: false).WaitAsync(TimeSpan.FromSeconds(10));
-        await client.SendDataAsync(1, new byte[60000], endStream: false).WaitAsync(TimeSpan.FromSeconds(10));
+        // More than the in-memory pipe holds (64 KiB): the relay's flush to the upstream waits
+        // for a reader that never comes, and the client's second send may wait on the relay.
+        var sending = SendTwiceAsync(client, new byte[60000]);
+        await upstream.WaitForUnreadAsync(64 * 1024);
 
         await relay.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         await served.WaitAsync(TimeSpan.FromSeconds(10));
+        await sending.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    private static async Task SendTwiceAsync(Http2TestPeer client, byte[] body)
+    {
+        await client.SendDataAsync(1, body, endStream: false);
+        await client.SendDataAsync(1, body, endStream: false);
     }
 
     private static async Task ReadDataAsync(Http2TestPeer peer, int bytes)

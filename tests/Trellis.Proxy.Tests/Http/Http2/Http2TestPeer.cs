@@ -172,6 +172,24 @@ internal sealed class Http2TestPeer
         }
     }
 
+    /// <summary>Waits until at least <paramref name="bytes"/> are buffered unread, consuming nothing.</summary>
+    public async Task WaitForUnreadAsync(long bytes)
+    {
+        using var timeout = new CancellationTokenSource(ReadBound);
+        while (true)
+        {
+            var result = await _pipe.Input.ReadAsync(timeout.Token);
+            var buffered = result.Buffer.Length;
+            _pipe.Input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            if (buffered >= bytes)
+            {
+                return;
+            }
+
+            Assert.False(result.IsCompleted, "the connection ended first");
+        }
+    }
+
     /// <summary>Reads until the relay closes the connection; the frames read stay in <see cref="Received"/>.</summary>
     public async Task ReadToEndAsync()
     {
