@@ -1,6 +1,6 @@
 namespace Trellis.Proxy.Http.Http2;
 
-/// <summary>Limits and timeouts of the HTTP/2 (h2c) forwarding pipeline.</summary>
+/// <summary>Limits and timeouts of the HTTP/2 (h2c) relay.</summary>
 public sealed class Http2Options
 {
     /// <summary>How long dialling an upstream endpoint may take before the request fails with 504.</summary>
@@ -42,7 +42,7 @@ public sealed class Http2Options
             return;
         }
 
-        // Kestrel and SocketsHttpHandler take milliseconds as int; bound to what they accept.
+        // Timers take milliseconds as int: bound to what they accept.
         if (value <= TimeSpan.Zero || value.TotalMilliseconds > int.MaxValue)
         {
             throw new ArgumentOutOfRangeException(

@@ -107,6 +107,34 @@ public sealed class Http2ForwarderGrpcTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Unary_MessagesLargerThanEveryWindow_ArriveWhole()
+    {
+        // 1 MB each way: many times the 64 KiB stream windows, so flow control must cycle.
+        var text = new string('x', 1024 * 1024);
+
+        var reply = await _client.UnaryAsync(new EchoRequest { Text = text }).ResponseAsync.WaitAsync(Bound);
+
+        Assert.Equal(text, reply.Text);
+    }
+
+    [Fact]
+    public async Task Unary_ManyConcurrentLargeCalls_ShareTheConnectionWindows()
+    {
+        var calls = new Task<EchoReply>[16];
+        for (var i = 0; i < calls.Length; i++)
+        {
+            calls[i] = _client.UnaryAsync(new EchoRequest { Text = new string((char)('a' + i), 200 * 1024) }).ResponseAsync;
+        }
+
+        var replies = await Task.WhenAll(calls).WaitAsync(Bound);
+
+        for (var i = 0; i < calls.Length; i++)
+        {
+            Assert.Equal(new string((char)('a' + i), 200 * 1024), replies[i].Text);
+        }
+    }
+
+    [Fact]
     public async Task Unary_ServerFailsWithNotFound_StatusPassesThroughAndIsRecordedAsFailure()
     {
         var e = await Assert.ThrowsAsync<RpcException>(() => _client.UnaryAsync(new EchoRequest { FailWith = (int)StatusCode.NotFound }).ResponseAsync);

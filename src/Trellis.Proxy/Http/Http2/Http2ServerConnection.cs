@@ -1,0 +1,280 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using Trellis.Proxy.Http.Http2.Frames;
+using Trellis.Proxy.Http.Http2.Hpack;
+using Trellis.Proxy.Metrics;
+using Trellis.Proxy.Transport;
+
+namespace Trellis.Proxy.Http.Http2;
+
+/// <summary>
+/// The client-facing end of the relay: one h2c connection from an application (or a peer
+/// proxy), whose streams become <see cref="Http2Exchange"/>s. It checks the preface, sends its
+/// SETTINGS (and a 1 MiB connection window), and enforces the client's side of RFC 9113: odd,
+/// increasing stream ids, the concurrency limit (REFUSED_STREAM beyond it) and the request
+/// header rules (PROTOCOL_ERROR). An idle connection gets a GOAWAY; a drain sends one at once
+/// and closes when the last stream is done.
+/// </summary>
+internal sealed class Http2ServerConnection : Http2Connection
+{
+    /// <summary>The stream window advertised to clients (the protocol's default, stated explicitly).</summary>
+    public const int ClientStreamWindow = StreamWindow;
+
+    private readonly ITimer _timer;
+    private readonly long _clientIdleTicks;
+    private int _highestStreamId;
+    private int _goAwayStreamId = int.MaxValue;
+    private bool _goAwaySent;
+    private volatile bool _started;
+    private long _idleSince;
+    private HttpRouteMetrics? _route;
+    private string? _routeAuthority;
+
+    public Http2ServerConnection(Http2RelayContext context, ProxyConnection connection)
+        : base(context, connection.Context)
+    {
+        Connection = connection;
+        _idleSince = context.Time.GetTimestamp();
+        _clientIdleTicks = (long)(context.Options.ClientIdleTimeout.TotalSeconds * context.Time.TimestampFrequency);
+
+        // One timer per connection checks both the idle connection and idle exchanges.
+        var period = context.Options.ClientIdleTimeout / 4;
+        if (context.ResponseIdleTimeoutTicks != 0 && context.Options.ResponseIdleTimeout / 4 < period)
+        {
+            period = context.Options.ResponseIdleTimeout / 4;
+        }
+
+        _timer = context.Time.CreateTimer(static state => ((Http2ServerConnection)state!).OnTimer(), this, period, period);
+    }
+
+    public ProxyConnection Connection { get; }
+
+    protected override int LastProcessedStreamId => Volatile.Read(ref _highestStreamId);
+
+    protected override string Side => "client";
+
+    /// <summary>Serves the connection until the client closes it, an error, an idle timeout or a drain.</summary>
+    public async Task RunAsync()
+    {
+        try
+        {
+            if (!await ReadPrefaceAsync())
+            {
+                // Not HTTP/2 after all: close without a GOAWAY the client would not understand.
+                await ShutdownAsync();
+                return;
+            }
+
+            ReadOnlyMemory<(Http2SettingId, uint)> settings = new[]
+            {
+                (Http2SettingId.MaxConcurrentStreams, (uint)Context.Options.MaxConcurrentStreams),
+                (Http2SettingId.InitialWindowSize, (uint)ClientStreamWindow),
+                (Http2SettingId.MaxHeaderListSize, (uint)MaxHeaderListSize),
+            };
+            await WritePrefaceAsync(client: false, settings);
+            _started = true;
+            await RunReadLoopAsync();
+        }
+        finally
+        {
+            await _timer.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Graceful shutdown (RFC 9113 §6.8): GOAWAY NO_ERROR naming the last stream taken, so the
+    /// client retries later ones elsewhere; streams in flight finish, then the connection closes.
+    /// </summary>
+    public async ValueTask DrainAsync()
+    {
+        if (!_started)
+        {
+            // No SETTINGS sent yet, so no GOAWAY may follow: just close.
+            Close(null);
+            return;
+        }
+
+        await EnterGoAwayAsync();
+        if (StreamCount == 0)
+        {
+            Close(null);
+        }
+    }
+
+    private async ValueTask EnterGoAwayAsync()
+    {
+        await EnterAsync();
+        try
+        {
+            if (!_goAwaySent)
+            {
+                _goAwaySent = true;
+                _goAwayStreamId = LastProcessedStreamId;
+                WriteGoAway(_goAwayStreamId, Http2ErrorCode.NoError);
+            }
+        }
+        finally
+        {
+            await ExitAsync(null);
+        }
+    }
+
+    protected override bool IsIdle(int streamId) => streamId > LastProcessedStreamId && streamId % 2 == 1;
+
+    protected override void OnGoAway(int lastStreamId, Http2ErrorCode code)
+    {
+        // The client opens no more streams; those in flight finish, then it closes.
+    }
+
+    protected override void OnStreamRemoved(int remaining)
+    {
+        if (remaining == 0)
+        {
+            Volatile.Write(ref _idleSince, Context.Time.GetTimestamp());
+            if (_goAwaySent)
+            {
+                Close(null);
+            }
+        }
+    }
+
+    protected override ValueTask OnStreamLostAsync(Http2Stream stream) => stream.Exchange.OnConnectionLostAsync(stream, "client connection closed");
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    protected override async ValueTask OnHeadersAsync(int streamId, bool endStream, List<HeaderField> headers, Http2FlushBatch batch)
+    {
+        var stream = FindStream(streamId);
+        if (stream is not null)
+        {
+            await stream.Exchange.OnRequestTrailersAsync(headers, endStream, batch);
+            return;
+        }
+
+        if (streamId % 2 == 0)
+        {
+            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "client stream ids are odd");
+        }
+
+        if (streamId <= _highestStreamId)
+        {
+            // A stream the relay already finished (and maybe reset): RFC 9113 §5.1 "closed".
+            return;
+        }
+
+        Volatile.Write(ref _highestStreamId, streamId);
+        if (streamId > _goAwayStreamId || StreamCount >= Context.Options.MaxConcurrentStreams)
+        {
+            await ResetAsync(streamId, Http2ErrorCode.RefusedStream, batch);
+            return;
+        }
+
+        if (!Http2Headers.TryReadRequest(headers, out var request))
+        {
+            await ResetAsync(streamId, Http2ErrorCode.ProtocolError, batch);
+            return;
+        }
+
+        if (request.IsConnect)
+        {
+            await RespondAsync(streamId, Http2ErrorResponses.MethodNotAllowed, resetAfter: !endStream, batch);
+            return;
+        }
+
+        var route = RouteMetrics(request.Authority ?? string.Empty);
+        route.Requests.Increment();
+        var exchange = new Http2Exchange(Context, this, streamId, PeerSettings.InitialWindowSize, route, request);
+        exchange.UpstreamStream.PendingEnd = endStream;
+        exchange.ClientStream.RemoteEnded = endStream;
+        AddStream(exchange.ClientStream);
+
+        var acquiring = exchange.AcquireAsync();
+        if (acquiring.IsCompletedSuccessfully)
+        {
+            await exchange.OpenAsync(acquiring.Result, headers, batch);
+        }
+        else
+        {
+            // Discovery or a dial is under way: the loop goes on with other streams, and this
+            // stream's DATA waits in the unopened upstream stream.
+            _ = exchange.OpenLaterAsync(acquiring, [.. headers]);
+        }
+    }
+
+    /// <summary>Cached per connection: most connections carry one authority.</summary>
+    private HttpRouteMetrics RouteMetrics(string authority)
+    {
+        if (_route is null || authority != _routeAuthority)
+        {
+            var tls = Connection.Tls;
+            _route = Context.RouteMetrics(Connection.Direction, tls.Terminated, authority, tls.ClientId);
+            _routeAuthority = authority;
+        }
+
+        return _route;
+    }
+
+    private async ValueTask<bool> ReadPrefaceAsync()
+    {
+        var preface = Http2FrameWriter.ClientPreface.Length;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await Input.ReadAsync();
+            }
+            catch (Exception)
+            {
+                return false;
+            }
+
+            var buffer = result.Buffer;
+            if (buffer.Length >= preface)
+            {
+                var matches = IsPreface(buffer.Slice(0, preface));
+                Input.AdvanceTo(matches ? buffer.GetPosition(preface) : buffer.Start);
+                return matches;
+            }
+
+            Input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                return false;
+            }
+        }
+    }
+
+    private static bool IsPreface(in ReadOnlySequence<byte> bytes)
+    {
+        Span<byte> copy = stackalloc byte[Http2FrameWriter.ClientPreface.Length];
+        bytes.CopyTo(copy);
+        return copy.SequenceEqual(Http2FrameWriter.ClientPreface);
+    }
+
+    private void OnTimer()
+    {
+        var now = Context.Time.GetTimestamp();
+        if (StreamCount == 0)
+        {
+            if (now - Volatile.Read(ref _idleSince) >= _clientIdleTicks)
+            {
+                Close(Http2ErrorCode.NoError);
+            }
+
+            return;
+        }
+
+        if (Context.ResponseIdleTimeoutTicks != 0)
+        {
+            var since = now - Context.ResponseIdleTimeoutTicks;
+            foreach (var stream in SnapshotStreams())
+            {
+                if (stream.Exchange.IdleSince(since))
+                {
+                    _ = stream.Exchange.TimeOutAsync().AsTask();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using System.Buffers;
+using Trellis.Proxy.Http.Http2.Hpack;
+
+namespace Trellis.Proxy.Tests.Http.Http2.Hpack;
+
+public class HpackAllocationTests
+{
+    [Fact]
+    public void Decode_RepeatedGrpcRequest_AllocatesNothingOnceTheTableHoldsItsFields()
+    {
+        // What a gRPC client sends: path and authority indexed on the first call, the rest static
+        // or well-known, so later calls are table hits and pooled strings.
+        var encoder = new ArrayBufferWriter<byte>();
+        HpackEncoder.Encode([new(":method", "POST"), new(":scheme", "http"), new("content-type", "application/grpc"), new("te", "trailers")], encoder);
+        byte[] indexing = [0x44, 5, .. "/a/Bc"u8, 0x41, 9, .. "host:8080"u8];
+        var first = new ReadOnlySequence<byte>([.. encoder.WrittenSpan, .. indexing]);
+        var repeat = new ReadOnlySequence<byte>([.. encoder.WrittenSpan, 0xBF, 0xBE]);
+        var decoder = new HpackDecoder();
+        var headers = new List<HeaderField>(16);
+        decoder.Decode(first, headers);
+        headers.Clear();
+        decoder.Decode(repeat, headers);
+        headers.Clear();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            decoder.Decode(repeat, headers);
+            headers.Clear();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
