@@ -5,7 +5,6 @@ using System.Net.Security;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Tls;
@@ -17,16 +16,17 @@ namespace Trellis.Proxy.Tls;
 /// close_notify), disposes the SslStream and, when this connection owns it (the outbound
 /// side dialled it), the underlying connection.
 /// </summary>
-internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConnectionTransportFeature, ISslStreamFeature
+internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConnectionTransportFeature
 {
     private readonly bool _ownsInner;
+    private readonly SslStream _ssl;
     private int _disposed;
 
     public TlsConnectionContext(ConnectionContext inner, SslStream ssl, bool ownsInner, string peerId)
         : base(inner)
     {
         _ownsInner = ownsInner;
-        SslStream = ssl;
+        _ssl = ssl;
         PeerId = peerId;
 
         // 16 KiB segments from the array-backed shared pool rather than the socket transport's
@@ -41,23 +41,15 @@ internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConne
 
         var features = new FeatureCollection(inner.Features);
         features.Set<IConnectionTransportFeature>(this);
-        features.Set<ISslStreamFeature>(this);
         Features = features;
     }
 
     /// <summary>The peer's verified SPIFFE ID.</summary>
     public string PeerId { get; }
 
-    public SslStream SslStream { get; }
-
     public override IDuplexPipe Transport { get; set; }
 
-
     public override IFeatureCollection Features { get; }
-
-
-
-
 
     public override async ValueTask DisposeAsync()
     {
@@ -68,7 +60,7 @@ internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConne
 
         await Transport.Input.CompleteAsync();
         await Transport.Output.CompleteAsync();
-        await SslStream.DisposeAsync();
+        await _ssl.DisposeAsync();
         if (_ownsInner)
         {
             await Inner.DisposeAsync();

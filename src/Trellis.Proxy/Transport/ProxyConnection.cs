@@ -18,7 +18,7 @@ public sealed class ProxyConnection
         Target = target;
     }
 
-    /// <summary>Kestrel's connection handle: the client's pipes, features and abort.</summary>
+    /// <summary>The client's connection: its pipes, features and abort.</summary>
     public ConnectionContext Context { get; }
 
     public IDuplexPipe Transport => Context.Transport;
