@@ -2,10 +2,17 @@ using Microsoft.AspNetCore.Connections;
 
 namespace Trellis.Proxy.Http.Http1;
 
-/// <summary>Idle connections to one upstream endpoint: a bounded stack, newest on top.</summary>
+/// <summary>
+/// Idle connections to one upstream endpoint: a bounded stack, newest on top. The stack grows with
+/// the endpoint's concurrency (a few entries for most endpoints, many for a busy one) instead of
+/// being allocated at its bound, since a proxy may know thousands of endpoints.
+/// </summary>
 internal sealed class Http1EndpointPool
 {
-    private readonly (ConnectionContext Connection, long IdleSince)[] _idle;
+    private const int InitialCapacity = 4;
+
+    private readonly int _maxIdle;
+    private (ConnectionContext Connection, long IdleSince)[] _idle;
     private readonly TimeSpan _idleTimeout;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
@@ -13,7 +20,8 @@ internal sealed class Http1EndpointPool
 
     public Http1EndpointPool(int maxIdle, TimeSpan idleTimeout, TimeProvider time)
     {
-        _idle = new (ConnectionContext, long)[maxIdle];
+        _maxIdle = maxIdle;
+        _idle = new (ConnectionContext, long)[Math.Min(maxIdle, InitialCapacity)];
         _idleTimeout = idleTimeout;
         _time = time;
     }
@@ -55,8 +63,13 @@ internal sealed class Http1EndpointPool
     {
         lock (_lock)
         {
-            if (_count < _idle.Length)
+            if (_count < _maxIdle)
             {
+                if (_count == _idle.Length)
+                {
+                    Array.Resize(ref _idle, Math.Min(_maxIdle, _idle.Length * 2));
+                }
+
                 _idle[_count++] = (connection, _time.GetTimestamp());
                 return;
             }

@@ -24,8 +24,13 @@ public sealed class Http1Options
     /// <summary>How long to wait for the upstream's response head after the request head was sent; infinite by default.</summary>
     public TimeSpan ResponseHeadersTimeout { get; init; } = Timeout.InfiniteTimeSpan;
 
-    /// <summary>Idle upstream connections kept per endpoint for reuse.</summary>
-    public int MaxIdleConnectionsPerEndpoint { get; init; } = 32;
+    /// <summary>
+    /// Idle upstream connections kept per endpoint for reuse. High enough that a busy client's
+    /// concurrency never exceeds it (HAProxy and Linkerd do not bound it at all): with 32, at 60-120
+    /// concurrent requests a fifth of the requests dialled a new connection, and throughput fell to
+    /// half. Idle connections hold no buffers, and UpstreamIdleTimeout closes them.
+    /// </summary>
+    public int MaxIdleConnectionsPerEndpoint { get; init; } = 1024;
 
     /// <summary>How long an idle upstream connection is kept before it is closed.</summary>
     public TimeSpan UpstreamIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);

@@ -47,6 +47,32 @@ public class Http1UpstreamPoolTests
     }
 
     [Fact]
+    public async Task Return_ManyConcurrentConnections_KeepsAllUpToTheBoundNewestFirst()
+    {
+        var time = new FakeTimeProvider();
+        await using var pool = new Http1UpstreamPool(40, TimeSpan.FromSeconds(60), time);
+        var endpoint = pool.For(Endpoint);
+        var connections = Enumerable.Range(0, 41).Select(_ => NewConnection()).ToList();
+        foreach (var (connection, _) in connections)
+        {
+            endpoint.Return(connection);
+        }
+
+        Assert.Equal(40, pool.IdleCount(Endpoint));
+        Assert.True(await new TestPeer(connections[40].Server).ClosedAsync());
+        for (var i = 39; i >= 0; i--)
+        {
+            Assert.Same(connections[i].Connection, endpoint.TryRent());
+        }
+
+        Assert.Null(endpoint.TryRent());
+    }
+
+    [Fact]
+    public void Defaults_KeepMoreIdleConnectionsPerEndpointThanABusyClientUses() =>
+        Assert.True(new Http1Options().MaxIdleConnectionsPerEndpoint >= 1000);
+
+    [Fact]
     public async Task Sweep_IdlePastTimeout_ClosesConnection()
     {
         var time = new FakeTimeProvider();
