@@ -23,7 +23,7 @@ public sealed class SocketConnection : ConnectionContext
     private const int MinimumSegmentSize = 4096;
 
     private static readonly PipeOptions Options = new(
-        pool: MemoryPool<byte>.Shared,
+        pool: PinnedBlockPool.Sockets,
         readerScheduler: PipeScheduler.Inline,
         writerScheduler: PipeScheduler.Inline,
         pauseWriterThreshold: PauseThreshold,
