@@ -27,40 +27,6 @@ internal static class Http2FrameWriter
     public static void WriteHeaders(
         IBufferWriter<byte> output,
         int streamId,
-        ReadOnlySequence<byte> headerBlock,
-        bool endStream,
-        int maxFrameSize)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxFrameSize, 1);
-        var type = Http2FrameType.Headers;
-        var flags = endStream ? Http2FrameFlags.EndStream : Http2FrameFlags.None;
-        var remaining = headerBlock;
-        while (true)
-        {
-            var length = (int)Math.Min(remaining.Length, maxFrameSize);
-            var last = length == remaining.Length;
-            if (last)
-            {
-                flags |= Http2FrameFlags.EndHeaders;
-            }
-
-            WriteFrameHeader(output, length, type, flags, streamId);
-            WritePayload(output, remaining.Slice(0, length));
-            if (last)
-            {
-                return;
-            }
-
-            remaining = remaining.Slice(length);
-            type = Http2FrameType.Continuation;
-            flags = Http2FrameFlags.None;
-        }
-    }
-
-    /// <inheritdoc cref="WriteHeaders(IBufferWriter{byte}, int, ReadOnlySequence{byte}, bool, int)"/>
-    public static void WriteHeaders(
-        IBufferWriter<byte> output,
-        int streamId,
         ReadOnlySpan<byte> headerBlock,
         bool endStream,
         int maxFrameSize)
