@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Trellis.Proxy.Async;
 
 namespace Trellis.Proxy.Tls;
 
@@ -63,7 +64,7 @@ internal sealed class DuplexPipeStream : Stream
     }
 
     // Pooled builders: a read or write that waits on the socket then allocates no state machine box.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         var result = await _input.ReadAsync(cancellationToken);
@@ -97,7 +98,7 @@ internal sealed class DuplexPipeStream : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         var flush = await _output.WriteAsync(source, cancellationToken);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Trellis.Proxy.Async;
 using Trellis.Proxy.Metrics;
 
 namespace Trellis.Proxy.Transport;
@@ -68,7 +69,7 @@ public sealed class CountingDuplexPipe : IDuplexPipe
         }
 
         // Pooled: a read that waits on the socket allocates no state machine per call.
-        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
         private async ValueTask<ReadResult> AwaitAsync(ValueTask<ReadResult> pending)
         {
             var result = await pending;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Trellis.Proxy.Async;
 
 namespace Trellis.Proxy.Http.Http1;
 
@@ -45,7 +46,7 @@ internal sealed class Http1BodyCopier
         source.CancelPendingRead();
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     public async ValueTask<Http1BodyResult> CopyAsync(PipeReader source, PipeWriter destination, Http1BodyFraming framing, long contentLength)
     {
         _chunked.Reset();
@@ -123,7 +124,7 @@ internal sealed class Http1BodyCopier
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> TryFlushAsync(PipeWriter destination)
     {
         try

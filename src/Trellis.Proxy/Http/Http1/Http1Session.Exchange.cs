@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Connections;
+using Trellis.Proxy.Async;
 using Trellis.Proxy.Balancing;
 using Trellis.Proxy.Discovery;
 using Trellis.Proxy.Metrics;
@@ -26,7 +27,7 @@ internal sealed partial class Http1Session
     private DestinationLabels _destination;
 
     /// <summary>Forwards the parsed request and its response; false when the client connection must end.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ExchangeAsync()
     {
         UpstreamEndpoint endpoint;
@@ -156,7 +157,7 @@ internal sealed partial class Http1Session
         Http1HeadWriter.Write(upstream, _requestHead.Span, _request, _request.IsUpgrade, connection);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask CopyRequestBodyAsync(ConnectionContext upstream)
     {
         var result = await _requestBody.CopyAsync(_clientInput, upstream.Transport.Output, _request.Framing, _request.ContentLength);
@@ -247,7 +248,7 @@ internal sealed partial class Http1Session
         _destination = default;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private static async ValueTask<bool> TryFlushAsync(PipeWriter writer)
     {
         try

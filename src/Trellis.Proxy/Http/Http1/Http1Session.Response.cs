@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Runtime.CompilerServices;
+using Trellis.Proxy.Async;
 using Trellis.Proxy.Tcp;
 using Trellis.Proxy.Transport;
 
@@ -28,7 +29,7 @@ internal sealed partial class Http1Session
     /// Reads response heads until a final one (forwarding 1xx interim responses to the client),
     /// and leaves it parsed in <see cref="_response"/>, not yet consumed from the upstream pipe.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<ResponseHeadOutcome> ReadResponseHeadAsync(PipeReader input, CancellationToken timeout)
     {
         var responded = false;
@@ -124,7 +125,7 @@ internal sealed partial class Http1Session
     }
 
     /// <summary>Forwards the final response head and streams its body; false when the client connection must end.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardResponseAsync(Http1EndpointPool pool, IPEndPoint endpoint)
     {
         var upstream = _upstream!;

@@ -4,6 +4,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
+using Trellis.Proxy.Async;
 using Trellis.Proxy.Metrics;
 using Trellis.Proxy.Transport;
 
@@ -111,7 +112,7 @@ internal sealed partial class Http1Session
     }
 
     /// <summary>Serves one request; false when the client connection must end.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ServeRequestAsync()
     {
         _requestScanner.Reset();
@@ -252,7 +253,7 @@ internal sealed partial class Http1Session
         await TryFlushClientAsync();
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> TryFlushClientAsync()
     {
         try

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Trellis.Proxy.Async;
 using Trellis.Proxy.Http.Http2.Frames;
 
 namespace Trellis.Proxy.Http.Http2;
@@ -26,7 +27,7 @@ internal abstract partial class Http2Connection
         return due ? WriteCreditAsync(stream, batch) : default;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask WriteCreditAsync(Http2Stream? stream, Http2FlushBatch? batch)
     {
         await EnterAsync();

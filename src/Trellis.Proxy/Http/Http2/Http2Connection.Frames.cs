@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Trellis.Proxy.Async;
 using Trellis.Proxy.Http.Http2.Frames;
 
 namespace Trellis.Proxy.Http.Http2;
@@ -36,7 +37,7 @@ internal abstract partial class Http2Connection
         await stream.Exchange.OnStreamErrorAsync(stream, code, batch);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask OnHeadersFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         RequireStream(header);
@@ -55,7 +56,7 @@ internal abstract partial class Http2Connection
         AppendHeaderBlock(fragment);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask OnContinuationAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         if (_headerBlock is null || header.StreamId != _headerBlockStream)
@@ -87,7 +88,7 @@ internal abstract partial class Http2Connection
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask DecodeAsync(int streamId, bool endStream, ReadOnlySequence<byte> block, Http2FlushBatch batch)
     {
         // Every block is decoded, even for a stream about to be refused: HPACK state is per connection.
@@ -96,7 +97,7 @@ internal abstract partial class Http2Connection
         await OnHeadersAsync(streamId, endStream, _headers, batch);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask OnDataAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         RequireStream(header);
@@ -153,7 +154,7 @@ internal abstract partial class Http2Connection
         await CreditAsync(stream, handed + (length - (int)data.Length), force: false, batch);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask OnResetAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         RequireStream(header);
@@ -172,7 +173,7 @@ internal abstract partial class Http2Connection
         await stream.Exchange.OnResetReceivedAsync(stream, code, batch);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask OnPingAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         RequireConnection(header);
@@ -249,7 +250,7 @@ internal abstract partial class Http2Connection
         await CreditResumedAsync(batch);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask OnWindowUpdateAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         var increment = Http2FrameReader.ReadWindowIncrement(payload);
@@ -323,7 +324,7 @@ internal abstract partial class Http2Connection
     }
 
     /// <summary>Bytes that left pending buffers go back to their sources as credit, at once.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask CreditResumedAsync(Http2FlushBatch batch)
     {
         for (var i = 0; i < _resumed.Count; i++)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Trellis.Proxy.Async;
 using Trellis.Proxy.Http.Http2.Frames;
 using Trellis.Proxy.Http.Http2.Hpack;
 
@@ -28,14 +29,14 @@ internal abstract partial class Http2Connection
     }
 
     /// <summary>Flushes what batched writers left buffered.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     public async ValueTask FlushAsync()
     {
         await EnterAsync();
         await FlushAndExitAsync();
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask FlushAndExitAsync()
     {
         try
@@ -106,7 +107,7 @@ internal abstract partial class Http2Connection
     /// over now (or dropped because the stream or connection is closed), which the caller
     /// credits back to the source.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     public async ValueTask<int> SendDataAsync(Http2Stream stream, ReadOnlySequence<byte> data, bool endStream, Http2FlushBatch? batch)
     {
         var length = (int)data.Length;
@@ -158,7 +159,7 @@ internal abstract partial class Http2Connection
     /// behind pending DATA wait for it. <paramref name="final"/> marks the stream's own
     /// (non-1xx) headers as sent.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     public async ValueTask SendHeadersAsync(Http2Stream stream, IReadOnlyList<HeaderField> headers, bool endStream, bool final, Http2FlushBatch? batch)
     {
         await EnterAsync();
@@ -199,7 +200,7 @@ internal abstract partial class Http2Connection
     /// data is dropped.
     /// </summary>
     /// <returns>Whether the error response was sent, and how many pending bytes were dropped.</returns>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     public async ValueTask<(bool Answered, long Dropped)> TerminateStreamAsync(
         Http2Stream stream, Http2ErrorCode resetCode, IReadOnlyList<HeaderField>? errorResponse, Http2FlushBatch? batch)
     {
@@ -243,7 +244,7 @@ internal abstract partial class Http2Connection
     }
 
     /// <summary>RST_STREAM for a stream that has no exchange (refused, malformed, unknown).</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     protected async ValueTask ResetAsync(int streamId, Http2ErrorCode code, Http2FlushBatch? batch)
     {
         await EnterAsync();
@@ -287,7 +288,7 @@ internal abstract partial class Http2Connection
     /// the write lock, so ids go out in increasing order. False when the connection can no
     /// longer take streams (the caller fails the exchange), or the exchange ended meanwhile.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     protected async ValueTask<bool> OpenStreamAsync(Http2Stream stream, IReadOnlyList<HeaderField> headers, Http2FlushBatch? batch)
     {
         int sent;

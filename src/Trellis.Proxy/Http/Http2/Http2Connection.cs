@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
+using Trellis.Proxy.Async;
 using Trellis.Proxy.Http.Http2.Frames;
 using Trellis.Proxy.Http.Http2.Hpack;
 
@@ -292,7 +293,7 @@ internal abstract partial class Http2Connection
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask HandleFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload, Http2FlushBatch batch)
     {
         if (!_settingsReceived)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using Trellis.Proxy.Async;
 using Trellis.Proxy.Http.Http2.Frames;
 using Trellis.Proxy.Metrics;
 using Trellis.Proxy.Transport;
@@ -15,7 +16,7 @@ internal sealed partial class Http2Exchange
     /// client with the proxy's own response when no response headers reached it yet, otherwise
     /// resets its stream with <paramref name="clientResetCode"/>; then cancels the upstream stream.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask FailAsync(ProxyError error, string? detail, Http2FlushBatch? batch, Http2ErrorCode clientResetCode = Http2ErrorCode.InternalError)
     {
         if (!TryFinish())
@@ -46,7 +47,7 @@ internal sealed partial class Http2Exchange
     /// The client reset its stream or went away: the upstream stream is cancelled. Not a proxy
     /// failure (nobody is left to tell), and not held against the endpoint.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     private async ValueTask ClientGoneAsync(Http2FlushBatch? batch)
     {
         if (!TryFinish())
@@ -65,7 +66,7 @@ internal sealed partial class Http2Exchange
     }
 
     /// <summary>Cancels the upstream stream, or stops an unopened one from opening; returns the request bytes dropped.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<long> TerminateUpstreamAsync(Http2FlushBatch? batch)
     {
         var stream = UpstreamStream;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using Trellis.Proxy.Async;
 using Trellis.Proxy.Discovery;
 using Trellis.Proxy.Http.Http2.Frames;
 using Trellis.Proxy.Http.Http2.Hpack;
@@ -108,7 +109,7 @@ internal sealed partial class Http2Exchange
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Http2UpstreamConnection?> ResolveThenAcquireAsync(ValueTask<UpstreamEndpoint> resolving)
     {
         try
@@ -124,7 +125,7 @@ internal sealed partial class Http2Exchange
         return _context.Pool.TryAcquire(_endpoint, out var connection) ? connection : await DialAsync();
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private async ValueTask<Http2UpstreamConnection?> DialAsync()
     {
         try
@@ -157,7 +158,7 @@ internal sealed partial class Http2Exchange
     /// Sends the request headers on the acquired connection, then whatever DATA arrived while
     /// acquiring; or answers the client with the failure.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     public async ValueTask OpenAsync(Http2UpstreamConnection? upstream, IReadOnlyList<HeaderField> headers, Http2FlushBatch? batch)
     {
         if (upstream is null)
@@ -188,7 +189,7 @@ internal sealed partial class Http2Exchange
     }
 
     /// <summary>Response headers, 1xx or final, or trailers, from the upstream's read loop.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     public async ValueTask OnResponseHeadersAsync(List<HeaderField> headers, bool endStream, Http2FlushBatch batch)
     {
         var upstream = UpstreamStream;
@@ -276,7 +277,7 @@ internal sealed partial class Http2Exchange
     }
 
     /// <summary>The peer endpoint of <paramref name="stream"/> reset it.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     public async ValueTask OnResetReceivedAsync(Http2Stream stream, Http2ErrorCode code, Http2FlushBatch batch)
     {
         var wasComplete = stream.RemoteEnded;
@@ -307,7 +308,7 @@ internal sealed partial class Http2Exchange
     }
 
     /// <summary>The relay found <paramref name="stream"/> broken (flow control, malformed headers): reset it and end the exchange.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     public async ValueTask OnStreamErrorAsync(Http2Stream stream, Http2ErrorCode code, Http2FlushBatch? batch)
     {
         if (stream.Connection is { } connection)

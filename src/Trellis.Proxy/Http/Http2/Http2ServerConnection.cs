@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using Trellis.Proxy.Async;
 using Trellis.Proxy.Http.Http2.Frames;
 using Trellis.Proxy.Http.Http2.Hpack;
 using Trellis.Proxy.Metrics;
@@ -141,7 +142,7 @@ internal sealed class Http2ServerConnection : Http2Connection
 
     protected override ValueTask OnStreamLostAsync(Http2Stream stream) => stream.Exchange.OnConnectionLostAsync(stream, "client connection closed");
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
     protected override async ValueTask OnHeadersAsync(int streamId, bool endStream, List<HeaderField> headers, Http2FlushBatch batch)
     {
         var stream = FindStream(streamId);
