@@ -11,14 +11,24 @@ namespace Trellis.Proxy.Tls;
 /// <c>PipeWriter.AsStream</c>, are one-directional and SslStream takes one duplex stream
 /// (Kestrel's own duplex adapter is internal). Only the async paths exist: SslStream is driven
 /// by async calls, and a blocking read on a pipe would hold a thread.
-/// Disposing it leaves the pipes alone unless it was given the connection as its owner (the
-/// HTTP/2 client's dialled connections, which SocketsHttpHandler closes by disposing the stream).
+/// A read never returns bytes past the end of the TLS record it started in, so SslStream never
+/// holds more than one record: once it has handed over a record's plaintext it holds nothing,
+/// and <see cref="WaitForRecordAsync"/> can wait for the next record outside SslStream.
+/// Disposing it leaves the pipes alone unless it was given the connection as its owner.
 /// </summary>
 internal sealed class DuplexPipeStream : Stream
 {
+    private const int RecordHeaderLength = 5;
+
+    /// <summary>RFC 8446 §5.2: a TLSCiphertext fragment is at most 2^14 + 256 bytes (2^14 + 2048 in TLS 1.2).</summary>
+    private const int MaxRecordPayload = (1 << 14) + 2048;
+
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly IAsyncDisposable? _owner;
+
+    /// <summary>Bytes left of the record the last read started in; 0 at a record boundary.</summary>
+    private int _recordLeft;
 
     public DuplexPipeStream(IDuplexPipe pipe, IAsyncDisposable? owner = null)
     {
@@ -67,32 +77,99 @@ internal sealed class DuplexPipeStream : Stream
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
-        var result = await _input.ReadAsync(cancellationToken);
-        if (result.IsCanceled)
+        while (true)
         {
-            throw new OperationCanceledException("the read was cancelled");
-        }
+            var result = await _input.ReadAsync(cancellationToken);
+            if (result.IsCanceled)
+            {
+                throw new OperationCanceledException("the read was cancelled");
+            }
 
-        var buffer = result.Buffer;
-        if (destination.IsEmpty)
+            var buffer = result.Buffer;
+            if (destination.IsEmpty)
+            {
+                // A zero-byte read waits for data without taking any, so SslStream holds no buffer
+                // while a connection is idle.
+                _input.AdvanceTo(buffer.Start);
+                return 0;
+            }
+
+            if (buffer.IsEmpty)
+            {
+                _input.AdvanceTo(buffer.End);
+                return 0;
+            }
+
+            // A record is started only once its header is here, so its end is known.
+            if (_recordLeft == 0 && buffer.Length < RecordHeaderLength && !result.IsCompleted)
+            {
+                _input.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+
+            if (_recordLeft == 0 && buffer.Length >= RecordHeaderLength)
+            {
+                _recordLeft = RecordHeaderLength + RecordLength(buffer);
+            }
+
+            var count = (int)Math.Min(buffer.Length, destination.Length);
+            if (_recordLeft > 0)
+            {
+                count = Math.Min(count, _recordLeft);
+                _recordLeft -= count;
+            }
+
+            var taken = buffer.Slice(0, count);
+            taken.CopyTo(destination.Span);
+            _input.AdvanceTo(taken.End);
+            return count;
+        }
+    }
+
+    /// <summary>
+    /// Waits, consuming nothing, until the rest of the current record (or, at a record boundary, a
+    /// whole next record) is buffered, so SslStream can decrypt it without waiting on the socket.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    public async ValueTask<RecordWait> WaitForRecordAsync()
+    {
+        while (true)
         {
-            // A zero-byte read waits for data without taking any, so SslStream holds no buffer
-            // while a connection is idle.
-            _input.AdvanceTo(buffer.Start);
-            return 0;
-        }
+            var result = await _input.ReadAsync();
+            if (result.IsCanceled)
+            {
+                _input.AdvanceTo(result.Buffer.Start);
+                return RecordWait.Canceled;
+            }
 
-        if (buffer.IsEmpty)
-        {
-            _input.AdvanceTo(buffer.End);
-            return 0;
-        }
+            var buffer = result.Buffer;
+            var ready = _recordLeft > 0
+                ? buffer.Length >= _recordLeft
+                : buffer.Length >= RecordHeaderLength && buffer.Length >= RecordHeaderLength + RecordLength(buffer);
+            if (ready || result.IsCompleted)
+            {
+                _input.AdvanceTo(buffer.Start);
+                return ready ? RecordWait.Ready : RecordWait.Ended;
+            }
 
-        var count = (int)Math.Min(buffer.Length, destination.Length);
-        var taken = buffer.Slice(0, count);
-        taken.CopyTo(destination.Span);
-        _input.AdvanceTo(taken.End);
-        return count;
+            _input.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    /// <summary>Wakes a pending read or record wait, which then reports a cancellation.</summary>
+    public void CancelPendingRead() => _input.CancelPendingRead();
+
+    /// <summary>
+    /// The length field of the record header at the start of <paramref name="buffer"/>, capped
+    /// at the largest record TLS allows: a peer that announces more gets its bytes handed to
+    /// SslStream, which rejects the record, rather than a wait the socket pipe's bound would
+    /// never end.
+    /// </summary>
+    private static int RecordLength(in ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> header = stackalloc byte[RecordHeaderLength];
+        buffer.Slice(0, RecordHeaderLength).CopyTo(header);
+        return Math.Min((header[3] << 8) | header[4], MaxRecordPayload);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -132,4 +209,17 @@ internal sealed class DuplexPipeStream : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
+}
+
+/// <summary>How <see cref="DuplexPipeStream.WaitForRecordAsync"/> ended.</summary>
+internal enum RecordWait
+{
+    /// <summary>A whole record is buffered.</summary>
+    Ready,
+
+    /// <summary>The connection ended first; what is buffered is all there will be.</summary>
+    Ended,
+
+    /// <summary>The wait was cancelled (the connection is being closed).</summary>
+    Canceled,
 }

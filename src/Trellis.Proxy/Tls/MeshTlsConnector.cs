@@ -53,7 +53,8 @@ public sealed partial class MeshTlsConnector
         var identity = _identity.Current;
         var connection = await _inner.ConnectAsync(endpoint, cancellationToken);
         var validator = new MeshPeerValidator(expectedIdentity);
-        var ssl = new SslStream(new DuplexPipeStream(connection.Transport), leaveInnerStreamOpen: false);
+        var ciphertext = new DuplexPipeStream(connection.Transport);
+        var ssl = new SslStream(ciphertext, leaveInnerStreamOpen: false);
         var options = new SslClientAuthenticationOptions
         {
             // No SNI: mesh peers are named by SPIFFE IDs, which are not host names.
@@ -75,7 +76,7 @@ public sealed partial class MeshTlsConnector
             await ssl.AuthenticateAsClientAsync(options, linked.Token);
             if (ssl.NegotiatedApplicationProtocol == MeshTls.Alpn && validator.PeerId is { } peerId)
             {
-                return new TlsConnectionContext(connection, ssl, ownsInner: true, peerId);
+                return new TlsConnectionContext(connection, ssl, ciphertext, ownsInner: true, peerId);
             }
 
             failure = "server did not agree to the mesh ALPN protocol";

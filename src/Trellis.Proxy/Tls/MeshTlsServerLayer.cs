@@ -120,7 +120,8 @@ public sealed partial class MeshTlsServerLayer
     {
         var identity = _identity.Current;
         var validator = new MeshPeerValidator(expectedIdentity: null);
-        var ssl = new SslStream(new DuplexPipeStream(connection.Transport), leaveInnerStreamOpen: false);
+        var ciphertext = new DuplexPipeStream(connection.Transport);
+        var ssl = new SslStream(ciphertext, leaveInnerStreamOpen: false);
         var options = new SslServerAuthenticationOptions
         {
             ApplicationProtocols = [MeshTls.Alpn],
@@ -138,7 +139,7 @@ public sealed partial class MeshTlsServerLayer
             await ssl.AuthenticateAsServerAsync(options, timeout.Token);
             if (validator.PeerId is { } peerId)
             {
-                return new TlsConnectionContext(connection.Context, ssl, ownsInner: false, peerId);
+                return new TlsConnectionContext(connection.Context, ssl, ciphertext, ownsInner: false, peerId);
             }
 
             failure = validator.Failure ?? "client presented no certificate";

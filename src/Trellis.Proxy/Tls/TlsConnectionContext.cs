@@ -20,9 +20,11 @@ internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConne
 {
     private readonly bool _ownsInner;
     private readonly SslStream _ssl;
+    private readonly TlsReadLoop _readLoop;
     private int _disposed;
 
-    public TlsConnectionContext(ConnectionContext inner, SslStream ssl, bool ownsInner, string peerId)
+    /// <param name="ciphertext">The stream <paramref name="ssl"/> was created over.</param>
+    public TlsConnectionContext(ConnectionContext inner, SslStream ssl, DuplexPipeStream ciphertext, bool ownsInner, string peerId)
         : base(inner)
     {
         _ownsInner = ownsInner;
@@ -31,13 +33,10 @@ internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConne
 
         // 16 KiB segments from the array-backed shared pool rather than the socket transport's
         // 4 KiB blocks: a full TLS record then decrypts in one read and a 16 KiB flush is one
-        // record (one encrypt, one send) instead of four. Zero-byte reads keep idle
-        // connections from holding a buffer.
-        var pool = MemoryPool<byte>.Shared;
-        var reader = PipeReader.Create(
-            ssl, new StreamPipeReaderOptions(pool, MeshTls.RecordBufferSize, MeshTls.RecordBufferSize / 4, leaveOpen: true, useZeroByteReads: true));
-        var writer = PipeWriter.Create(ssl, new StreamPipeWriterOptions(pool, MeshTls.RecordBufferSize, leaveOpen: true));
-        Transport = new PlaintextPipe(reader, new TlsPipeWriter(writer, ssl, inner.Transport.Output));
+        // record (one encrypt, one send) instead of four.
+        _readLoop = new TlsReadLoop(ssl, ciphertext);
+        var writer = PipeWriter.Create(ssl, new StreamPipeWriterOptions(MemoryPool<byte>.Shared, MeshTls.RecordBufferSize, leaveOpen: true));
+        Transport = new PlaintextPipe(_readLoop.Plaintext, new TlsPipeWriter(writer, ssl, inner.Transport.Output));
 
         var features = new FeatureCollection(inner.Features);
         features.Set<IConnectionTransportFeature>(this);
@@ -60,6 +59,9 @@ internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConne
 
         await Transport.Input.CompleteAsync();
         await Transport.Output.CompleteAsync();
+        // SslStream must not be disposed under a read in progress.
+        _readLoop.Stop();
+        await _readLoop.Running;
         await _ssl.DisposeAsync();
         if (_ownsInner)
         {

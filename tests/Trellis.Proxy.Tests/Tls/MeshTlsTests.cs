@@ -51,6 +51,50 @@ public sealed class MeshTlsTests
         Assert.Equal(0, HandshakeFailures);
     }
 
+    /// <summary>
+    /// Writes of every size around a TLS record (16 KiB of plaintext) cross intact both ways: the
+    /// read loop decrypts one record at a time and takes a record's rest straight from SslStream.
+    /// </summary>
+    [Fact]
+    public async Task Connect_LargeTransferInOddWrites_EchoedIntact()
+    {
+        var (connector, inner) = Setup(_pki.Identity(ServerId), _pki.Identity(ClientId), EchoAsync);
+        var payload = new byte[1 << 20];
+        new Random(7).NextBytes(payload);
+        int[] sizes = [1, 100, 16383, 16384, 16385, 70000, 5];
+
+        await using var connection = await connector.ConnectAsync(InMemoryConnector.Target, ServerId, CancellationToken.None);
+        var reading = ReadToEndAsync(connection.Transport.Input);
+        for (int offset = 0, i = 0; offset < payload.Length; i++)
+        {
+            var size = Math.Min(sizes[i % sizes.Length], payload.Length - offset);
+            await connection.Transport.Output.WriteAsync(payload.AsMemory(offset, size));
+            offset += size;
+        }
+
+        await connection.Transport.Output.CompleteAsync();
+        var echoed = await reading;
+        await inner.ServerTask.WaitAsync(Bound);
+
+        Assert.Equal(payload.Length, echoed.Length);
+        Assert.True(payload.AsSpan().SequenceEqual(echoed), "the echoed bytes differ from those sent");
+    }
+
+    /// <summary>Closing a connection whose read loop waits for the peer stops the loop instead of waiting on it.</summary>
+    [Fact]
+    public async Task Dispose_IdleConnection_Returns()
+    {
+        var (connector, inner) = Setup(_pki.Identity(ServerId), _pki.Identity(ClientId), EchoAsync);
+        var connection = await connector.ConnectAsync(InMemoryConnector.Target, ServerId, CancellationToken.None);
+        await connection.Transport.Output.WriteAsync("x"u8.ToArray());
+        var echoed = await connection.Transport.Input.ReadAsync().AsTask().WaitAsync(Bound);
+        Assert.Equal("x"u8.ToArray(), echoed.Buffer.ToArray());
+        connection.Transport.Input.AdvanceTo(echoed.Buffer.End);
+
+        await connection.DisposeAsync().AsTask().WaitAsync(Bound);
+        await inner.ServerTask.WaitAsync(Bound);
+    }
+
     [Fact]
     public async Task ExpectingIdentity_Adapter_ConnectsAsUpstreamConnector()
     {
