@@ -14,7 +14,7 @@ namespace Trellis.Proxy.Tls;
 /// A read never returns bytes past the end of the TLS record it started in, so SslStream never
 /// holds more than one record: once it has handed over a record's plaintext it holds nothing,
 /// and <see cref="WaitForRecordAsync"/> can wait for the next record outside SslStream.
-/// Disposing it leaves the pipes alone unless it was given the connection as its owner.
+/// Disposing it leaves the pipes alone: the connection below is closed by its owner.
 /// </summary>
 internal sealed class DuplexPipeStream : Stream
 {
@@ -25,38 +25,14 @@ internal sealed class DuplexPipeStream : Stream
 
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
-    private readonly IAsyncDisposable? _owner;
 
     /// <summary>Bytes left of the record the last read started in; 0 at a record boundary.</summary>
     private int _recordLeft;
 
-    public DuplexPipeStream(IDuplexPipe pipe, IAsyncDisposable? owner = null)
+    public DuplexPipeStream(IDuplexPipe pipe)
     {
         _input = pipe.Input;
         _output = pipe.Output;
-        _owner = owner;
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_owner is not null)
-        {
-            await _owner.DisposeAsync();
-        }
-
-        await base.DisposeAsync();
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing && _owner is not null)
-        {
-            // Closing a connection flushes and waits for its send loop; a synchronous Dispose
-            // must not block a thread on that, so the close runs on its own.
-            _ = _owner.DisposeAsync().AsTask();
-        }
-
-        base.Dispose(disposing);
     }
 
     public override bool CanRead => true;
