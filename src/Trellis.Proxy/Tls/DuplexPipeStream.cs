@@ -77,22 +77,18 @@ internal sealed class DuplexPipeStream : Stream
             }
 
             // A record is started only once its header is here, so its end is known.
-            if (_recordLeft == 0 && buffer.Length < RecordHeaderLength && !result.IsCompleted)
+            var recordEnd = RecordEnd(buffer);
+            if (recordEnd == 0 && !result.IsCompleted)
             {
                 _input.AdvanceTo(buffer.Start, buffer.End);
                 continue;
             }
 
-            if (_recordLeft == 0 && buffer.Length >= RecordHeaderLength)
-            {
-                _recordLeft = RecordHeaderLength + RecordLength(buffer);
-            }
-
             var count = (int)Math.Min(buffer.Length, destination.Length);
-            if (_recordLeft > 0)
+            if (recordEnd > 0)
             {
-                count = Math.Min(count, _recordLeft);
-                _recordLeft -= count;
+                count = Math.Min(count, recordEnd);
+                _recordLeft = recordEnd - count;
             }
 
             var taken = buffer.Slice(0, count);
@@ -119,9 +115,8 @@ internal sealed class DuplexPipeStream : Stream
             }
 
             var buffer = result.Buffer;
-            var ready = _recordLeft > 0
-                ? buffer.Length >= _recordLeft
-                : buffer.Length >= RecordHeaderLength && buffer.Length >= RecordHeaderLength + RecordLength(buffer);
+            var recordEnd = RecordEnd(buffer);
+            var ready = recordEnd > 0 && buffer.Length >= recordEnd;
             if (ready || result.IsCompleted)
             {
                 _input.AdvanceTo(buffer.Start);
@@ -134,6 +129,16 @@ internal sealed class DuplexPipeStream : Stream
 
     /// <summary>Wakes a pending read or record wait, which then reports a cancellation.</summary>
     public void CancelPendingRead() => _input.CancelPendingRead();
+
+    /// <summary>
+    /// How many bytes from the start of <paramref name="buffer"/> to the end of the record they
+    /// belong to: the rest of the current record, or at a record boundary the whole next one;
+    /// 0 while the next record's header is incomplete.
+    /// </summary>
+    private int RecordEnd(in ReadOnlySequence<byte> buffer) =>
+        _recordLeft > 0 ? _recordLeft
+        : buffer.Length >= RecordHeaderLength ? RecordHeaderLength + RecordLength(buffer)
+        : 0;
 
     /// <summary>
     /// The length field of the record header at the start of <paramref name="buffer"/>, capped
