@@ -60,10 +60,8 @@ public class AdminServerTests
     public async Task Get_ConnectionClose_IsAnsweredThenClosed()
     {
         await using var admin = await AdminFixture.StartAsync();
-        using var client = await SocketTestExtensions.ConnectAsync(admin.EndPoint);
 
-        await client.SendAsync("GET /live HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n");
-        var response = System.Text.Encoding.ASCII.GetString(await client.ReceiveToEndAsync(Timeout));
+        var response = await SendUntilClosedAsync(admin, "GET /live HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", response, StringComparison.Ordinal);
         Assert.Contains("\r\nConnection: close\r\n", response, StringComparison.Ordinal);
@@ -93,10 +91,8 @@ public class AdminServerTests
     public async Task MalformedHead_Is400AndCloses(string request)
     {
         await using var admin = await AdminFixture.StartAsync();
-        using var client = await SocketTestExtensions.ConnectAsync(admin.EndPoint);
 
-        await client.SendAsync(request);
-        var response = System.Text.Encoding.ASCII.GetString(await client.ReceiveToEndAsync(Timeout));
+        var response = await SendUntilClosedAsync(admin, request);
 
         Assert.StartsWith("HTTP/1.1 400 Bad Request\r\n", response, StringComparison.Ordinal);
         Assert.Contains("\r\nconnection: close\r\n", response, StringComparison.OrdinalIgnoreCase);
@@ -106,10 +102,8 @@ public class AdminServerTests
     public async Task Post_BodyOverLimit_Is413AndCloses()
     {
         await using var admin = await AdminFixture.StartAsync();
-        using var client = await SocketTestExtensions.ConnectAsync(admin.EndPoint);
 
-        await client.SendAsync($"POST /shutdown HTTP/1.1\r\nHost: admin\r\nContent-Length: {(64 * 1024) + 1}\r\n\r\n");
-        var response = System.Text.Encoding.ASCII.GetString(await client.ReceiveToEndAsync(Timeout));
+        var response = await SendUntilClosedAsync(admin, $"POST /shutdown HTTP/1.1\r\nHost: admin\r\nContent-Length: {(64 * 1024) + 1}\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 413 Content Too Large\r\n", response, StringComparison.Ordinal);
         Assert.Contains("\r\nConnection: close\r\n", response, StringComparison.Ordinal);
@@ -120,10 +114,8 @@ public class AdminServerTests
     public async Task Post_ChunkedBody_Is411AndCloses()
     {
         await using var admin = await AdminFixture.StartAsync();
-        using var client = await SocketTestExtensions.ConnectAsync(admin.EndPoint);
 
-        await client.SendAsync("POST /shutdown HTTP/1.1\r\nHost: admin\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
-        var response = System.Text.Encoding.ASCII.GetString(await client.ReceiveToEndAsync(Timeout));
+        var response = await SendUntilClosedAsync(admin, "POST /shutdown HTTP/1.1\r\nHost: admin\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 411 Length Required\r\n", response, StringComparison.Ordinal);
         Assert.Equal(0, admin.Shutdowns);
@@ -248,5 +240,13 @@ public class AdminServerTests
 
         await client.WaitForCloseAsync(Timeout);
         await Assert.ThrowsAnyAsync<SocketException>(() => SocketTestExtensions.ConnectAsync(endpoint));
+    }
+
+    /// <summary>Sends <paramref name="request"/> on a new connection and reads until the server closes it.</summary>
+    private static async Task<string> SendUntilClosedAsync(AdminFixture admin, string request)
+    {
+        using var client = await SocketTestExtensions.ConnectAsync(admin.EndPoint);
+        await client.SendAsync(request);
+        return System.Text.Encoding.ASCII.GetString(await client.ReceiveToEndAsync(Timeout));
     }
 }
