@@ -63,9 +63,11 @@ internal sealed class TlsPipeWriter : PipeWriter
                 await _ssl.ShutdownAsync();
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException
+            or System.Security.Cryptography.CryptographicException)
         {
-            // The connection is already broken: the peer sees that instead of a close_notify.
+            // The connection is already broken (a CryptographicException: OpenSSL refuses a
+            // close_notify on a session a bad record ended): the peer sees that instead.
             exception ??= e;
         }
 

@@ -95,6 +95,30 @@ public sealed class MeshTlsTests
         await inner.ServerTask.WaitAsync(Bound);
     }
 
+    /// <summary>A record that fails to decrypt ends the plaintext input with the error rather than leaving the reader waiting.</summary>
+    [Fact]
+    public async Task Connect_CorruptRecordFromPeer_PlaintextInputFails()
+    {
+        var serverReady = new TaskCompletionSource<ProxyConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (connector, inner) = Setup(_pki.Identity(ServerId), _pki.Identity(ClientId), async connection =>
+        {
+            serverReady.SetResult(connection);
+            await release.Task;
+        });
+
+        await using var connection = await connector.ConnectAsync(InMemoryConnector.Target, ServerId, CancellationToken.None);
+        await serverReady.Task.WaitAsync(Bound);
+        // An application-data record of 32 bytes that no key produced, written under the server's TLS.
+        byte[] corrupt = [23, 3, 3, 0, 32, .. Enumerable.Repeat((byte)0x5A, 32)];
+        await inner.ServerConnection!.Transport.Output.WriteAsync(corrupt);
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () => await ReadToEndAsync(connection.Transport.Input));
+        Assert.IsNotType<TimeoutException>(error);
+        release.SetResult();
+        await inner.ServerTask.WaitAsync(Bound);
+    }
+
     [Fact]
     public async Task ExpectingIdentity_Adapter_ConnectsAsUpstreamConnector()
     {
