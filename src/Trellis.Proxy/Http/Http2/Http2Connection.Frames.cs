@@ -180,6 +180,7 @@ internal abstract partial class Http2Connection
         var opaque = Http2FrameReader.ReadPing(payload);
         if (header.HasFlag(Http2FrameFlags.Ack))
         {
+            await OnPingAckAsync(opaque);
             return;
         }
 

@@ -77,6 +77,15 @@ internal abstract partial class Http2Connection
         }
     }
 
+    /// <summary>Writes a PING the peer must acknowledge; under the write lock.</summary>
+    protected void WritePing(ulong opaque)
+    {
+        if (!_outputClosed)
+        {
+            Http2FrameWriter.WritePing(_output, ack: false, opaque);
+        }
+    }
+
     /// <summary>Writes the SETTINGS (and window) that open this side of the connection.</summary>
     protected async ValueTask WritePrefaceAsync(bool client, ReadOnlyMemory<(Http2SettingId, uint)> settings)
     {

@@ -197,6 +197,9 @@ internal abstract partial class Http2Connection
     {
     }
 
+    /// <summary>The peer acknowledged a PING this side sent.</summary>
+    protected virtual ValueTask OnPingAckAsync(ulong opaque) => default;
+
     /// <summary>The connection is gone: every stream still in the table loses its exchange.</summary>
     protected abstract ValueTask OnStreamLostAsync(Http2Stream stream);
 

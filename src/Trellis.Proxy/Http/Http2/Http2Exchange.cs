@@ -291,7 +291,7 @@ internal sealed partial class Http2Exchange
 
         if (!wasComplete)
         {
-            await FailAsync(ProxyError.UpstreamClosed, $"stream reset by the upstream ({code})", batch, clientResetCode: code);
+            await FailAsync(ProxyError.UpstreamClosed, $"stream reset by the upstream ({code})", batch, clientResetCode: code, refused: code == Http2ErrorCode.RefusedStream);
             return;
         }
 
@@ -332,6 +332,10 @@ internal sealed partial class Http2Exchange
         ReferenceEquals(stream, ClientStream)
             ? ClientGoneAsync(batch: null)
             : FailAsync(ProxyError.UpstreamClosed, detail, batch: null);
+
+    /// <summary>The upstream's GOAWAY named a lower last stream: it never processed this request.</summary>
+    public ValueTask OnRefusedByGoAwayAsync(Http2ErrorCode code) =>
+        FailAsync(ProxyError.UpstreamClosed, $"above the last stream of the upstream's GOAWAY ({code})", batch: null, refused: true);
 
     /// <summary>No frame either way for the response idle timeout.</summary>
     public ValueTask TimeOutAsync() => FailAsync(ProxyError.ResponseTimeout, null, batch: null, clientResetCode: Http2ErrorCode.Cancel);

@@ -14,19 +14,35 @@ namespace Trellis.Proxy.Http.Http2;
 /// proxy), whose streams become <see cref="Http2Exchange"/>s. It checks the preface, sends its
 /// SETTINGS (and a 1 MiB connection window), and enforces the client's side of RFC 9113: odd,
 /// increasing stream ids, the concurrency limit (REFUSED_STREAM beyond it) and the request
-/// header rules (PROTOCOL_ERROR). An idle connection gets a GOAWAY; a drain sends one at once
-/// and closes when the last stream is done.
+/// header rules (PROTOCOL_ERROR). An idle connection gets a GOAWAY; a drain announces one, names
+/// the last stream once the client has seen the announcement, and closes when the last stream is
+/// done.
 /// </summary>
 internal sealed class Http2ServerConnection : Http2Connection
 {
     /// <summary>The stream window advertised to clients (the protocol's default, stated explicitly).</summary>
     public const int ClientStreamWindow = StreamWindow;
 
+    /// <summary>
+    /// How long a drain waits for the client to acknowledge the GOAWAY announcement before it
+    /// names the last stream anyway: a round trip, with room for a busy client.
+    /// </summary>
+    private static readonly TimeSpan GoAwayAnnouncementTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>The PING that follows the GOAWAY announcement; any value the relay never sends otherwise.</summary>
+    private const ulong GoAwayPingOpaque = 0x74726c73_676f6177;
+
+    private const int NotDraining = 0;
+    private const int GoAwayAnnounced = 1;
+    private const int GoAwaySent = 2;
+
     private readonly ITimer _timer;
+    private readonly Lock _goAwayLock = new();
     private readonly long _clientIdleTicks;
     private int _highestStreamId;
     private int _goAwayStreamId = int.MaxValue;
-    private bool _goAwaySent;
+    private int _drainState;
+    private ITimer? _announcementTimer;
     private volatile bool _started;
     private long _idleSince;
     private HttpRouteMetrics? _route;
@@ -80,12 +96,19 @@ internal sealed class Http2ServerConnection : Http2Connection
         finally
         {
             await _timer.DisposeAsync();
+            if (Volatile.Read(ref _announcementTimer) is { } announcementTimer)
+            {
+                await announcementTimer.DisposeAsync();
+            }
         }
     }
 
     /// <summary>
-    /// Graceful shutdown (RFC 9113 §6.8): GOAWAY NO_ERROR naming the last stream taken, so the
-    /// client retries later ones elsewhere; streams in flight finish, then the connection closes.
+    /// Graceful shutdown (RFC 9113 §6.8), in two steps so that no request is lost on the way: a
+    /// GOAWAY with the highest possible stream id and a PING announce it; once the PING comes back
+    /// every stream the client opened before it saw the announcement has arrived, and a second
+    /// GOAWAY names the last one taken. Later streams are refused and safe for the client to
+    /// retry elsewhere; streams in flight finish, then the connection closes.
     /// </summary>
     public async ValueTask DrainAsync()
     {
@@ -96,28 +119,59 @@ internal sealed class Http2ServerConnection : Http2Connection
             return;
         }
 
-        await EnterGoAwayAsync();
-        if (StreamCount == 0)
-        {
-            Close(null);
-        }
-    }
-
-    private async ValueTask EnterGoAwayAsync()
-    {
         await EnterAsync();
         try
         {
-            if (!_goAwaySent)
+            if (_drainState != NotDraining)
             {
-                _goAwaySent = true;
-                _goAwayStreamId = LastProcessedStreamId;
-                WriteGoAway(_goAwayStreamId, Http2ErrorCode.NoError);
+                return;
             }
+
+            Volatile.Write(ref _drainState, GoAwayAnnounced);
+            WriteGoAway(int.MaxValue, Http2ErrorCode.NoError);
+            WritePing(GoAwayPingOpaque);
         }
         finally
         {
             await ExitAsync(null);
+        }
+
+        // A client that never answers the PING still gets the final GOAWAY.
+        var timer = Context.Time.CreateTimer(
+            static state => _ = ((Http2ServerConnection)state!).SendFinalGoAwayAsync().AsTask(), this, GoAwayAnnouncementTimeout, Timeout.InfiniteTimeSpan);
+        Volatile.Write(ref _announcementTimer, timer);
+    }
+
+    protected override ValueTask OnPingAckAsync(ulong opaque) =>
+        opaque == GoAwayPingOpaque ? SendFinalGoAwayAsync() : default;
+
+    private async ValueTask SendFinalGoAwayAsync()
+    {
+        await EnterAsync();
+        try
+        {
+            if (_drainState != GoAwayAnnounced)
+            {
+                return;
+            }
+
+            int lastStreamId;
+            lock (_goAwayLock)
+            {
+                lastStreamId = _goAwayStreamId = LastProcessedStreamId;
+            }
+
+            WriteGoAway(lastStreamId, Http2ErrorCode.NoError);
+            Volatile.Write(ref _drainState, GoAwaySent);
+        }
+        finally
+        {
+            await ExitAsync(null);
+        }
+
+        if (StreamCount == 0)
+        {
+            Close(null);
         }
     }
 
@@ -133,7 +187,7 @@ internal sealed class Http2ServerConnection : Http2Connection
         if (remaining == 0)
         {
             Volatile.Write(ref _idleSince, Context.Time.GetTimestamp());
-            if (_goAwaySent)
+            if (Volatile.Read(ref _drainState) == GoAwaySent)
             {
                 Close(null);
             }
@@ -163,8 +217,16 @@ internal sealed class Http2ServerConnection : Http2Connection
             return;
         }
 
-        Volatile.Write(ref _highestStreamId, streamId);
-        if (streamId > _goAwayStreamId || StreamCount >= Context.Options.MaxConcurrentStreams)
+        bool beyondGoAway;
+        lock (_goAwayLock)
+        {
+            // With the final GOAWAY's choice under the same lock: a stream is taken exactly when
+            // its id is at most the last stream id that GOAWAY names.
+            Volatile.Write(ref _highestStreamId, streamId);
+            beyondGoAway = streamId > _goAwayStreamId;
+        }
+
+        if (beyondGoAway || StreamCount >= Context.Options.MaxConcurrentStreams)
         {
             await ResetAsync(streamId, Http2ErrorCode.RefusedStream, batch);
             return;

@@ -93,7 +93,7 @@ internal sealed class Http2UpstreamConnection : Http2Connection
         {
             if (stream.Id > lastStreamId)
             {
-                _ = stream.Exchange.OnConnectionLostAsync(stream, $"GOAWAY {code}").AsTask();
+                _ = stream.Exchange.OnRefusedByGoAwayAsync(code).AsTask();
             }
         }
 

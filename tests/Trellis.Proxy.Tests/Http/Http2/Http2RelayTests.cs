@@ -191,7 +191,7 @@ public sealed class Http2RelayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task UpstreamGoAway_BeforeResponse_502WithProxyError()
+    public async Task UpstreamGoAway_StreamAboveItsLastStreamId_ClientStreamRefusedSoItCanRetry()
     {
         var (client, _) = await _relay.ConnectStartedAsync();
         await client.SendHeadersAsync(1, endStream: true, Get);
@@ -199,6 +199,39 @@ public sealed class Http2RelayTests : IAsyncLifetime
         await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
 
         await upstream.SendGoAwayAsync(0, Http2ErrorCode.NoError);
+
+        var reset = await client.ReadUntilAsync(Http2FrameType.RstStream, 1);
+        Assert.Equal(Http2ErrorCode.RefusedStream, Http2FrameReader.ReadRstStream(new ReadOnlySequence<byte>(reset.Payload)));
+        Assert.DoesNotContain(client.Received, f => f.Type == Http2FrameType.Headers && f.StreamId == 1);
+        Assert.Contains("status_code=\"\",classification=\"failure\"", _relay.MetricsText);
+    }
+
+    [Fact]
+    public async Task UpstreamResetRefusedStream_BeforeResponse_ClientStreamRefused()
+    {
+        var (client, _) = await _relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(1, endStream: false, GrpcPost);
+        var upstream = await _relay.AcceptUpstreamAsync();
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+
+        await upstream.SendResetAsync(1, Http2ErrorCode.RefusedStream);
+
+        var reset = await client.ReadUntilAsync(Http2FrameType.RstStream, 1);
+        Assert.Equal(Http2ErrorCode.RefusedStream, Http2FrameReader.ReadRstStream(new ReadOnlySequence<byte>(reset.Payload)));
+        Assert.DoesNotContain(client.Received, f => f.Type == Http2FrameType.Headers && f.StreamId == 1);
+    }
+
+    [Fact]
+    public async Task UpstreamGoAway_StreamProcessedThenConnectionCloses_502WithProxyError()
+    {
+        var (client, _) = await _relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(1, endStream: true, Get);
+        var upstream = await _relay.AcceptUpstreamAsync();
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+
+        await upstream.SendGoAwayAsync(1, Http2ErrorCode.NoError);
+        await upstream.SyncAsync();
+        await upstream.CloseAsync();
 
         var response = await client.ReadUntilAsync(Http2FrameType.Headers, 1);
         var fields = client.Decode(response);
@@ -348,7 +381,7 @@ public sealed class Http2RelayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Drain_StreamInFlight_GoAwayThenFinishesItAndCloses()
+    public async Task Drain_StreamInFlight_AnnouncesGoAwayNamesTheLastStreamFinishesItAndCloses()
     {
         var (client, served) = await _relay.ConnectStartedAsync();
         await client.SendHeadersAsync(1, endStream: true, Get);
@@ -356,14 +389,80 @@ public sealed class Http2RelayTests : IAsyncLifetime
         await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
 
         var drain = _relay.Forwarder.DrainAsync(CancellationToken.None);
-        var goAway = await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway);
-        Assert.Equal((1, Http2ErrorCode.NoError), Http2FrameReader.ReadGoAway(new ReadOnlySequence<byte>(goAway.Payload)));
+        Assert.Equal((int.MaxValue, Http2ErrorCode.NoError), ReadGoAway(await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway)));
+        var ping = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Ping && !f.Header.HasFlag(Http2FrameFlags.Ack));
+        await client.SendPingAckAsync(Http2FrameReader.ReadPing(new ReadOnlySequence<byte>(ping.Payload)));
+        Assert.Equal((1, Http2ErrorCode.NoError), ReadGoAway(await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway)));
         Assert.False(served.IsCompleted);
 
         await upstream.SendHeadersAsync(1, endStream: true, new HeaderField(":status", "204"));
 
         var response = await client.ReadUntilAsync(Http2FrameType.Headers, 1);
         Assert.Equal("204", Http2TestPeer.Value(client.Decode(response), ":status"));
+        await drain.WaitAsync(TimeSpan.FromSeconds(10));
+        await served.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Drain_StreamOpenedBeforeTheClientSawTheAnnouncement_IsForwardedNotRefused()
+    {
+        var (client, served) = await _relay.ConnectStartedAsync();
+        await client.SyncAsync();
+
+        var drain = _relay.Forwarder.DrainAsync(CancellationToken.None);
+        await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway);
+        var ping = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Ping && !f.Header.HasFlag(Http2FrameFlags.Ack));
+
+        // Sent before the client acknowledged the announcement, as a request already on its way would be.
+        await client.SendHeadersAsync(1, endStream: true, Get);
+        await client.SendPingAckAsync(Http2FrameReader.ReadPing(new ReadOnlySequence<byte>(ping.Payload)));
+
+        Assert.Equal((1, Http2ErrorCode.NoError), ReadGoAway(await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway)));
+        var upstream = await _relay.AcceptUpstreamAsync();
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+        await upstream.SendHeadersAsync(1, endStream: true, new HeaderField(":status", "200"));
+        Assert.Equal("200", Http2TestPeer.Value(client.Decode(await client.ReadUntilAsync(Http2FrameType.Headers, 1)), ":status"));
+        Assert.DoesNotContain(client.Received, f => f.Type == Http2FrameType.RstStream);
+        await drain.WaitAsync(TimeSpan.FromSeconds(10));
+        await served.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Drain_StreamAfterTheFinalGoAway_IsRefused()
+    {
+        var (client, _) = await _relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(1, endStream: true, Get);
+        var upstream = await _relay.AcceptUpstreamAsync();
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+        _ = _relay.Forwarder.DrainAsync(CancellationToken.None);
+        var ping = await client.ReadUntilAsync(f => f.Type == Http2FrameType.Ping && !f.Header.HasFlag(Http2FrameFlags.Ack));
+        await client.SendPingAckAsync(Http2FrameReader.ReadPing(new ReadOnlySequence<byte>(ping.Payload)));
+        await client.ReadUntilAsync(f => f.Type == Http2FrameType.GoAway && ReadGoAway(f).LastStreamId == 1);
+
+        await client.SendHeadersAsync(3, endStream: true, Get);
+
+        var reset = await client.ReadUntilAsync(Http2FrameType.RstStream, 3);
+        Assert.Equal(Http2ErrorCode.RefusedStream, Http2FrameReader.ReadRstStream(new ReadOnlySequence<byte>(reset.Payload)));
+    }
+
+    [Fact]
+    public async Task Drain_ClientNeverAcknowledges_FinalGoAwayAfterTheTimeoutThenClose()
+    {
+        var (client, served) = await _relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(1, endStream: true, Get);
+        var upstream = await _relay.AcceptUpstreamAsync();
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+        await upstream.SendHeadersAsync(1, endStream: true, new HeaderField(":status", "204"));
+        await client.ReadUntilAsync(Http2FrameType.Headers, 1);
+
+        var drain = _relay.Forwarder.DrainAsync(CancellationToken.None);
+        await client.ReadUntilAsync(f => f.Type == Http2FrameType.Ping && !f.Header.HasFlag(Http2FrameFlags.Ack));
+        Assert.False(served.IsCompleted);
+        _relay.Time.Advance(TimeSpan.FromSeconds(1));
+
+        await client.ReadToEndAsync();
+        var goAways = client.Received.Where(f => f.Type == Http2FrameType.GoAway).Select(ReadGoAway).ToList();
+        Assert.Equal([(int.MaxValue, Http2ErrorCode.NoError), (1, Http2ErrorCode.NoError)], goAways);
         await drain.WaitAsync(TimeSpan.FromSeconds(10));
         await served.WaitAsync(TimeSpan.FromSeconds(10));
     }
@@ -449,6 +548,9 @@ public sealed class Http2RelayTests : IAsyncLifetime
             read += (await peer.ReadUntilAsync(f => f.Type == Http2FrameType.Data)).Payload.Length;
         }
     }
+
+    private static (int LastStreamId, Http2ErrorCode Code) ReadGoAway(Http2TestFrame goAway) =>
+        Http2FrameReader.ReadGoAway(new ReadOnlySequence<byte>(goAway.Payload));
 
     private static Http2ErrorCode GoAwayCode(Http2TestPeer peer)
     {

@@ -114,6 +114,15 @@ internal sealed class Http2TestPeer
         return FlushAsync();
     }
 
+    public Task SendPingAckAsync(ulong opaque)
+    {
+        Http2FrameWriter.WritePing(_pipe.Output, ack: true, opaque);
+        return FlushAsync();
+    }
+
+    /// <summary>Ends this side's output, as a peer closing its connection.</summary>
+    public async Task CloseAsync() => await _pipe.Output.CompleteAsync();
+
     public async Task SendRawAsync(byte[] bytes)
     {
         await _pipe.Output.WriteAsync(bytes);
