@@ -170,7 +170,7 @@ internal abstract partial class Http2Connection
 
         if (removed)
         {
-            OnStreamRemoved(remaining);
+            OnStreamRemoved(stream.Id, remaining);
         }
     }
 
@@ -182,8 +182,8 @@ internal abstract partial class Http2Connection
         }
     }
 
-    /// <summary>A stream left the table; <paramref name="remaining"/> are still open.</summary>
-    protected abstract void OnStreamRemoved(int remaining);
+    /// <summary>Stream <paramref name="streamId"/> left the table; <paramref name="remaining"/> are still open.</summary>
+    protected abstract void OnStreamRemoved(int streamId, int remaining);
 
     /// <summary>A complete, decoded header block for <paramref name="streamId"/>.</summary>
     protected abstract ValueTask OnHeadersAsync(int streamId, bool endStream, List<HeaderField> headers, Http2FlushBatch batch);

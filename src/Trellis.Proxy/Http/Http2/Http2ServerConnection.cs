@@ -38,6 +38,7 @@ internal sealed class Http2ServerConnection : Http2Connection
 
     private readonly ITimer _timer;
     private readonly Lock _goAwayLock = new();
+    private readonly Http2ClosedStreams _closedStreams;
     private readonly long _clientIdleTicks;
     private int _highestStreamId;
     private int _goAwayStreamId = int.MaxValue;
@@ -53,6 +54,9 @@ internal sealed class Http2ServerConnection : Http2Connection
     {
         Connection = connection;
         _idleSince = context.Time.GetTimestamp();
+        // Twice the streams that can be open at once: a closed stream's id stays known while
+        // at least as many newer streams have come and gone.
+        _closedStreams = new Http2ClosedStreams(2 * context.Options.MaxConcurrentStreams);
         _clientIdleTicks = (long)(context.Options.ClientIdleTimeout.TotalSeconds * context.Time.TimestampFrequency);
 
         // One timer per connection checks both the idle connection and idle exchanges.
@@ -182,8 +186,9 @@ internal sealed class Http2ServerConnection : Http2Connection
         // The client opens no more streams; those in flight finish, then it closes.
     }
 
-    protected override void OnStreamRemoved(int remaining)
+    protected override void OnStreamRemoved(int streamId, int remaining)
     {
+        _closedStreams.Add(streamId);
         if (remaining == 0)
         {
             Volatile.Write(ref _idleSince, Context.Time.GetTimestamp());
@@ -213,7 +218,14 @@ internal sealed class Http2ServerConnection : Http2Connection
 
         if (streamId <= _highestStreamId)
         {
-            // A stream the relay already finished (and maybe reset): RFC 9113 §5.1 "closed".
+            // A stream the relay finished or reset while the client's frames for it were on the
+            // way is ignored (RFC 9113 §5.1 "closed"); any other lower id is one the client
+            // skipped or reuses, which §5.1.1 makes a connection error.
+            if (!_closedStreams.Contains(streamId))
+            {
+                throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, $"stream id {streamId} is not above the last one opened ({_highestStreamId})");
+            }
+
             return;
         }
 
@@ -228,18 +240,21 @@ internal sealed class Http2ServerConnection : Http2Connection
 
         if (beyondGoAway || StreamCount >= Context.Options.MaxConcurrentStreams)
         {
+            _closedStreams.Add(streamId);
             await ResetAsync(streamId, Http2ErrorCode.RefusedStream, batch);
             return;
         }
 
         if (!Http2Headers.TryReadRequest(headers, out var request))
         {
+            _closedStreams.Add(streamId);
             await ResetAsync(streamId, Http2ErrorCode.ProtocolError, batch);
             return;
         }
 
         if (request.IsConnect)
         {
+            _closedStreams.Add(streamId);
             await RespondAsync(streamId, Http2ErrorResponses.MethodNotAllowed, resetAfter: !endStream, batch);
             return;
         }

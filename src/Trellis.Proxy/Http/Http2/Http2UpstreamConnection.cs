@@ -103,7 +103,7 @@ internal sealed class Http2UpstreamConnection : Http2Connection
         }
     }
 
-    protected override void OnStreamRemoved(int remaining) => ReleaseReservation();
+    protected override void OnStreamRemoved(int streamId, int remaining) => ReleaseReservation();
 
     private void ReleaseReservation()
     {

@@ -126,6 +126,41 @@ public sealed class Http2RelayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Headers_StreamIdBelowTheLastOpenedThatWasNeverUsed_GoAwayProtocolError()
+    {
+        var (client, served) = await _relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(5, endStream: true, Get);
+        var upstream = await _relay.AcceptUpstreamAsync();
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+
+        await client.SendHeadersAsync(3, endStream: true, Get);
+
+        await client.ReadToEndAsync();
+        Assert.Equal(Http2ErrorCode.ProtocolError, GoAwayCode(client));
+        await served.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Headers_TrailersForAStreamTheRelayRefused_IgnoredAndTheConnectionGoesOn()
+    {
+        await using var relay = new Http2RelayHarness(new Http2Options { MaxConcurrentStreams = 1 });
+        var (client, _) = await relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(1, endStream: false, GrpcPost);
+        var upstream = await relay.AcceptUpstreamAsync();
+        await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+        await client.SendHeadersAsync(3, endStream: false, GrpcPost);
+        await client.ReadUntilAsync(Http2FrameType.RstStream, 3);
+
+        // Sent before the client saw the reset: RFC 9113 §5.1 has the relay ignore it.
+        await client.SendHeadersAsync(3, endStream: true, new HeaderField("grpc-status", "0"));
+        await client.SyncAsync();
+
+        Assert.DoesNotContain(client.Received, f => f.Type == Http2FrameType.GoAway);
+        await client.SendDataAsync(1, [0, 0, 0, 0, 0], endStream: true);
+        Assert.True((await upstream.ReadUntilAsync(Http2FrameType.Data, 1)).EndStream);
+    }
+
+    [Fact]
     public async Task Request_Get_HeadersForwardedAndResponseRelayedWithMetrics()
     {
         var (client, _) = await _relay.ConnectStartedAsync();
