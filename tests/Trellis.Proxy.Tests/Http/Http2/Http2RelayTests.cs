@@ -238,7 +238,8 @@ public sealed class Http2RelayTests : IAsyncLifetime
         var reset = await client.ReadUntilAsync(Http2FrameType.RstStream, 1);
         Assert.Equal(Http2ErrorCode.RefusedStream, Http2FrameReader.ReadRstStream(new ReadOnlySequence<byte>(reset.Payload)));
         Assert.DoesNotContain(client.Received, f => f.Type == Http2FrameType.Headers && f.StreamId == 1);
-        Assert.Contains("status_code=\"\",classification=\"failure\"", _relay.MetricsText);
+        const string refusedSeries = "status_code=\"\",classification=\"failure\"";
+        Assert.Contains(refusedSeries, await _relay.MetricsContainingAsync(refusedSeries));
     }
 
     [Fact]
