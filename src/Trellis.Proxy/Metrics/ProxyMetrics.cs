@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Metrics;
@@ -8,6 +9,20 @@ namespace Trellis.Proxy.Metrics;
 /// </summary>
 public sealed class ProxyMetrics
 {
+    /// <summary>
+    /// How many distinct <c>authority</c> values get series of their own. The value comes from
+    /// the request (Host, :authority), so without a bound a client sending a new one per request
+    /// would grow the proxy's memory and the scrape without end; a workload calls far fewer
+    /// services than this.
+    /// </summary>
+    public const int AuthorityLimit = 1000;
+
+    /// <summary>The <c>authority</c> label of requests past <see cref="AuthorityLimit"/>; no real authority contains parentheses.</summary>
+    public const string OverflowAuthority = "(overflow)";
+
+    private readonly ConcurrentDictionary<(TrafficDirection, string, bool, string?), HttpRouteMetrics> _routes = new();
+    private readonly ConcurrentDictionary<string, bool> _authorities = new(StringComparer.Ordinal);
+
     /// <summary>Linkerd's latency buckets, in milliseconds.</summary>
     internal static readonly double[] LatencyBucketsMs =
         [1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000];
@@ -53,10 +68,34 @@ public sealed class ProxyMetrics
 
     public CounterFamily TcpWriteBytesTotal { get; }
 
-    /// <summary>Binds the series of one HTTP authority (and caller), to be kept by the caller.</summary>
+    /// <summary>
+    /// The series of one HTTP authority (and caller), bound once and shared by every connection
+    /// (a connection-per-request client does not bind them again); the caller keeps the handle.
+    /// Authorities past <see cref="AuthorityLimit"/> share the <see cref="OverflowAuthority"/> series.
+    /// </summary>
     /// <param name="clientId">The caller's verified mesh identity, or null when it has none.</param>
     public HttpRouteMetrics ForHttp(TrafficDirection direction, string authority, bool tls, string? clientId = null) =>
-        new(this, direction.Label(), authority, tls ? "true" : "false", clientId ?? string.Empty);
+        _routes.GetOrAdd(
+            (direction, AuthorityLabel(authority), tls, clientId),
+            static (key, self) => new HttpRouteMetrics(self, key.Item1.Label(), key.Item2, key.Item3 ? "true" : "false", key.Item4 ?? string.Empty),
+            this);
+
+    private string AuthorityLabel(string authority)
+    {
+        if (_authorities.ContainsKey(authority))
+        {
+            return authority;
+        }
+
+        // Racing callers may overshoot the limit by a few; the bound only has to be finite.
+        if (_authorities.Count >= AuthorityLimit)
+        {
+            return OverflowAuthority;
+        }
+
+        _authorities.TryAdd(authority, true);
+        return authority;
+    }
 
     /// <summary>Binds the connection-level series of one side and peer.</summary>
     public TcpMetrics ForTcp(TrafficDirection direction, TcpPeer peer, bool tls) =>

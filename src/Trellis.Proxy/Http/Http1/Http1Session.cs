@@ -232,7 +232,7 @@ internal sealed partial class Http1Session
 
         _hostBytes = host.ToArray();
         _authority = host.IsEmpty ? null : Encoding.Latin1.GetString(host);
-        _routeMetrics = _context.RouteMetrics(_connection.Direction, _authority ?? string.Empty, _connection.Tls.Terminated, _connection.Tls.ClientId);
+        _routeMetrics = _context.Metrics.ForHttp(_connection.Direction, _authority ?? string.Empty, _connection.Tls.Terminated, _connection.Tls.ClientId);
     }
 
     private Http1EndpointPool PoolFor(IPEndPoint endpoint)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Trellis.Proxy.Discovery;
 using Trellis.Proxy.Metrics;
@@ -9,8 +8,6 @@ namespace Trellis.Proxy.Http.Http2;
 /// <summary>What every connection and exchange of one <see cref="Http2Forwarder"/> shares.</summary>
 internal sealed class Http2RelayContext
 {
-    private readonly ConcurrentDictionary<(TrafficDirection, bool, string, string?), HttpRouteMetrics> _routes = new();
-
     public Http2RelayContext(
         IDestinationResolver resolver, IUpstreamConnector connector, ProxyMetrics metrics, Http2Options options, TimeProvider time, ILogger logger)
     {
@@ -39,11 +36,4 @@ internal sealed class Http2RelayContext
 
     /// <summary>The response idle timeout in <see cref="TimeProvider.GetTimestamp"/> ticks; 0 when infinite.</summary>
     public long ResponseIdleTimeoutTicks { get; }
-
-    /// <summary>Bound route metrics, shared by all connections of the forwarder.</summary>
-    public HttpRouteMetrics RouteMetrics(TrafficDirection direction, bool tls, string authority, string? clientId) =>
-        _routes.GetOrAdd(
-            (direction, tls, authority, clientId),
-            static (key, metrics) => metrics.ForHttp(key.Item1, key.Item3, key.Item2, key.Item4),
-            Metrics);
 }

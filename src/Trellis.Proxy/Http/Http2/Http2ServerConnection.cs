@@ -285,7 +285,7 @@ internal sealed class Http2ServerConnection : Http2Connection
         if (_route is null || authority != _routeAuthority)
         {
             var tls = Connection.Tls;
-            _route = Context.RouteMetrics(Connection.Direction, tls.Terminated, authority, tls.ClientId);
+            _route = Context.Metrics.ForHttp(Connection.Direction, authority, tls.Terminated, tls.ClientId);
             _routeAuthority = authority;
         }
 
