@@ -102,6 +102,7 @@ internal static class Program
                 PhaseDuration = TimeSpan.FromSeconds(parse.GetValue(phaseSeconds) ?? (isSmoke ? 1 : isQuick ? 2 : 10)),
                 SaturationDuration = TimeSpan.FromSeconds(parse.GetValue(saturationSeconds) ?? (isSmoke ? 1 : isQuick ? 3 : 10)),
                 WarmupDuration = TimeSpan.FromSeconds(isSmoke ? 0.5 : isQuick ? 1 : 3),
+                SaturationWarmupDuration = TimeSpan.FromSeconds(isSmoke ? 0 : 1),
                 Grpc = !parse.GetValue(noGrpc),
                 Pin = !parse.GetValue(noPin),
                 OutputDirectory = outDir,

@@ -112,16 +112,23 @@ internal sealed class BenchRunner(BenchOptions options, TextWriter log)
             }
             AssertAlive(running);
         }
-        result.Saturation = protocol == BenchProtocol.Http1
-            ? await Saturation.Http1Async(running.Entry, options.SaturationConnections, options.SaturationDuration, context.Cpu, cancellationToken)
-            : await Saturation.GrpcAsync(running.Entry, options.SaturationConnections, options.SaturationDuration, context.RunDirectory,
-                Path.Combine(context.RunDirectory, $"h2load-{setup.Name}-{result.Round}.log"), context.Cpu, cancellationToken);
+        if (options.SaturationWarmupDuration > TimeSpan.Zero)
+        {
+            _ = await SaturateAsync(options.SaturationWarmupDuration, $"h2load-{setup.Name}-{result.Round}-warmup.log");
+        }
+
+        result.Saturation = await SaturateAsync(options.SaturationDuration, $"h2load-{setup.Name}-{result.Round}.log");
         AssertAlive(running);
         var peaks = sampler.Peaks();
         for (var i = 0; i < peaks.Count; i++)
         {
             result.Proxies.Add(new ProxyMemory(peaks[i].Name, peaks[i].PeakRssKb, peaks[i].PeakAnonKb, idle[i].RssKb, idle[i].AnonKb));
         }
+
+        Task<SaturationResult> SaturateAsync(TimeSpan duration, string h2loadLog) => protocol == BenchProtocol.Http1
+            ? Saturation.Http1Async(running.Entry, options.SaturationConnections, duration, context.Cpu, cancellationToken)
+            : Saturation.GrpcAsync(running.Entry, options.SaturationConnections, duration, context.RunDirectory,
+                Path.Combine(context.RunDirectory, h2loadLog), context.Cpu, cancellationToken);
     }
 
     /// <summary>
