@@ -187,10 +187,7 @@ internal abstract partial class Http2Connection
         await EnterAsync();
         try
         {
-            if (!_outputClosed)
-            {
-                Http2FrameWriter.WritePing(_output, ack: true, opaque);
-            }
+            WritePing(opaque, ack: true);
         }
         finally
         {

@@ -77,12 +77,12 @@ internal abstract partial class Http2Connection
         }
     }
 
-    /// <summary>Writes a PING the peer must acknowledge; under the write lock.</summary>
-    protected void WritePing(ulong opaque)
+    /// <summary>Writes a PING (the peer must acknowledge it) or the acknowledgement of one; under the write lock.</summary>
+    protected void WritePing(ulong opaque, bool ack)
     {
         if (!_outputClosed)
         {
-            Http2FrameWriter.WritePing(_output, ack: false, opaque);
+            Http2FrameWriter.WritePing(_output, ack, opaque);
         }
     }
 

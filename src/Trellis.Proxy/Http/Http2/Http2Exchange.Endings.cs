@@ -18,12 +18,12 @@ internal sealed partial class Http2Exchange
     /// </summary>
     /// <remarks>
     /// A request the upstream refused (RST_STREAM REFUSED_STREAM, or a stream above a GOAWAY's last
-    /// stream id) was never processed (RFC 9113 §8.7): with <paramref name="refused"/> and no
-    /// response headers sent yet, the client's stream is reset with REFUSED_STREAM instead of
+    /// stream id) was never processed (RFC 9113 §8.7): with REFUSED_STREAM as
+    /// <paramref name="clientResetCode"/> the client's stream is reset with it instead of
     /// answered, so the client knows it is safe to send the request again.
     /// </remarks>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder))]
-    private async ValueTask FailAsync(ProxyError error, string? detail, Http2FlushBatch? batch, Http2ErrorCode clientResetCode = Http2ErrorCode.InternalError, bool refused = false)
+    private async ValueTask FailAsync(ProxyError error, string? detail, Http2FlushBatch? batch, Http2ErrorCode clientResetCode = Http2ErrorCode.InternalError)
     {
         if (!TryFinish())
         {
@@ -32,9 +32,9 @@ internal sealed partial class Http2Exchange
 
         LogForwardFailed(_context.Logger, Direction, _authority, _resolved ? _endpoint.Address : null, error.Reason(), detail);
         var responseEnded = (Volatile.Read(ref _state) & ResponseEndedFlag) != 0;
-        var answer = refused ? null : Http2ErrorResponses.For(error, _isGrpc);
+        var answer = clientResetCode == Http2ErrorCode.RefusedStream ? null : Http2ErrorResponses.For(error, _isGrpc);
         var client = await _client.TerminateStreamAsync(
-            ClientStream, responseEnded ? Http2ErrorCode.NoError : refused ? Http2ErrorCode.RefusedStream : clientResetCode, answer, batch);
+            ClientStream, responseEnded ? Http2ErrorCode.NoError : clientResetCode, answer, batch);
         await CreditDroppedAsync(UpstreamStream, client.Dropped, batch);
         await CreditDroppedAsync(ClientStream, await TerminateUpstreamAsync(batch), batch);
         if (client.Answered)

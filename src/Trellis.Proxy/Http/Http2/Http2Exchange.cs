@@ -291,7 +291,7 @@ internal sealed partial class Http2Exchange
 
         if (!wasComplete)
         {
-            await FailAsync(ProxyError.UpstreamClosed, $"stream reset by the upstream ({code})", batch, clientResetCode: code, refused: code == Http2ErrorCode.RefusedStream);
+            await FailAsync(ProxyError.UpstreamClosed, $"stream reset by the upstream ({code})", batch, clientResetCode: code);
             return;
         }
 
@@ -335,7 +335,7 @@ internal sealed partial class Http2Exchange
 
     /// <summary>The upstream's GOAWAY named a lower last stream: it never processed this request.</summary>
     public ValueTask OnRefusedByGoAwayAsync(Http2ErrorCode code) =>
-        FailAsync(ProxyError.UpstreamClosed, $"above the last stream of the upstream's GOAWAY ({code})", batch: null, refused: true);
+        FailAsync(ProxyError.UpstreamClosed, $"above the last stream of the upstream's GOAWAY ({code})", batch: null, clientResetCode: Http2ErrorCode.RefusedStream);
 
     /// <summary>No frame either way for the response idle timeout.</summary>
     public ValueTask TimeOutAsync() => FailAsync(ProxyError.ResponseTimeout, null, batch: null, clientResetCode: Http2ErrorCode.Cancel);

@@ -133,7 +133,7 @@ internal sealed class Http2ServerConnection : Http2Connection
 
             Volatile.Write(ref _drainState, GoAwayAnnounced);
             WriteGoAway(int.MaxValue, Http2ErrorCode.NoError);
-            WritePing(GoAwayPingOpaque);
+            WritePing(GoAwayPingOpaque, ack: false);
         }
         finally
         {

@@ -38,23 +38,6 @@ internal sealed class Http2RelayHarness : IAsyncDisposable
 
     public string MetricsText => Metrics.Registry.Render();
 
-    /// <summary>
-    /// The metrics once they contain <paramref name="fragment"/>: an exchange that failed off the
-    /// read loops records its outcome just after the client sees it. Gives up after a bound.
-    /// </summary>
-    public async Task<string> MetricsContainingAsync(string fragment)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        var text = MetricsText;
-        while (!text.Contains(fragment, StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10);
-            text = MetricsText;
-        }
-
-        return text;
-    }
-
     /// <summary>Opens a client connection and starts serving it; the client has not sent its preface yet.</summary>
     public (Http2TestPeer Client, Task Served) Connect()
     {
