@@ -24,12 +24,21 @@ internal abstract partial class Http2Connection
         }
     }
 
-    /// <summary>A stream error: RST_STREAM to the peer, and the exchange learns its stream is gone.</summary>
+    /// <summary>
+    /// A stream error: RST_STREAM to the peer, and the exchange learns its stream is gone. On an
+    /// idle stream it ends the connection instead: a RST_STREAM there is a connection error for
+    /// the peer (RFC 9113 §6.4), and §5.4.1 allows treating any stream error as one.
+    /// </summary>
     private async ValueTask OnStreamErrorAsync(int streamId, Http2ErrorCode code, Http2FlushBatch batch)
     {
         var stream = FindStream(streamId);
         if (stream is null)
         {
+            if (IsIdle(streamId))
+            {
+                throw new Http2ConnectionException(code, $"a stream error on idle stream {streamId}");
+            }
+
             await ResetAsync(streamId, code, batch);
             return;
         }

@@ -332,7 +332,10 @@ internal abstract partial class Http2Connection
                     RequireStream(header);
                     if (header.Length != 5)
                     {
-                        throw new Http2StreamException(header.StreamId, Http2ErrorCode.FrameSizeError, "PRIORITY is 5 bytes");
+                        // RFC 9113 §6.3 makes this a stream error, but PRIORITY may name an idle
+                        // stream, and a RST_STREAM on an idle stream is itself a connection error
+                        // for the peer (§6.4): end the connection, as §5.4.1 allows (and nghttp2 does).
+                        throw new Http2ConnectionException(Http2ErrorCode.FrameSizeError, "PRIORITY is 5 bytes");
                     }
 
                     break;

@@ -179,7 +179,8 @@ internal sealed class Http2ServerConnection : Http2Connection
         }
     }
 
-    protected override bool IsIdle(int streamId) => streamId > LastProcessedStreamId && streamId % 2 == 1;
+    // The relay never pushes, so an even stream is never opened.
+    protected override bool IsIdle(int streamId) => streamId % 2 == 0 || streamId > LastProcessedStreamId;
 
     protected override void OnGoAway(int lastStreamId, Http2ErrorCode code)
     {

@@ -141,6 +141,43 @@ public sealed class Http2RelayTests : IAsyncLifetime
         await served.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+
+    // A RST_STREAM on an idle stream is itself a connection error for the client (RFC 9113
+    // §6.4), so a stream error there ends the connection instead. Found by Http2RelayRandomFrameTests.
+    [Theory]
+    [InlineData(2, Http2FrameType.WindowUpdate, new byte[] { 0, 0, 0, 0 }, Http2ErrorCode.ProtocolError)]
+    [InlineData(7, Http2FrameType.WindowUpdate, new byte[] { 0, 0, 0, 0 }, Http2ErrorCode.ProtocolError)]
+    [InlineData(4, Http2FrameType.Priority, new byte[] { 0, 0, 0, 0 }, Http2ErrorCode.FrameSizeError)]
+    [InlineData(9, Http2FrameType.Priority, new byte[] { 0, 0, 0, 0 }, Http2ErrorCode.FrameSizeError)]
+    public async Task StreamError_OnAnIdleStream_GoAwayAndNoResetOfTheIdleStream(int streamId, object type, byte[] payload, object code)
+    {
+        var (client, served) = await _relay.ConnectStartedAsync();
+
+        await client.SendRawAsync(Frames.FrameBytes.Frame((Http2FrameType)type, Http2FrameFlags.None, (uint)streamId, payload));
+
+        await client.ReadToEndAsync();
+        Assert.Equal((Http2ErrorCode)code, GoAwayCode(client));
+        Assert.DoesNotContain(client.Received, f => f.Type == Http2FrameType.RstStream);
+        await served.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task StreamError_OnAClosedStream_ResetsItAndTheConnectionGoesOn()
+    {
+        var (client, _) = await _relay.ConnectStartedAsync();
+        await client.SendHeadersAsync(1, endStream: true, Get);
+        var upstream = await _relay.AcceptUpstreamAsync();
+        var request = await upstream.ReadUntilAsync(Http2FrameType.Headers, 1);
+        await upstream.SendHeadersAsync(request.StreamId, endStream: true, new HeaderField(":status", "204"));
+        await client.ReadUntilAsync(f => f.Type == Http2FrameType.Headers && f.EndStream);
+
+        await client.SendRawAsync(Frames.FrameBytes.Frame(Http2FrameType.WindowUpdate, Http2FrameFlags.None, 1, 0, 0, 0, 0));
+        await client.SyncAsync();
+
+        var reset = Assert.Single(client.Received, f => f.Type == Http2FrameType.RstStream);
+        Assert.Equal(1, reset.StreamId);
+        Assert.DoesNotContain(client.Received, f => f.Type == Http2FrameType.GoAway);
+    }
     [Fact]
     public async Task Headers_TrailersForAStreamTheRelayRefused_IgnoredAndTheConnectionGoesOn()
     {
