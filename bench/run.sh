@@ -26,7 +26,7 @@ fi
 newer_than() {
   local bin=$1; shift
   [ ! -x "$bin" ] && return 0
-  [ -n "$(find "$@" -newer "$bin" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]
+  [ -n "$(find "$@" -newer "$bin" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.order' \) -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]
 }
 
 dotnet build bench/Trellis.Bench -c Release -nologo -v q

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Regenerates src/Trellis.Proxy/trellis-proxy.order, the list of managed methods a proxy runs,
+# which the NativeAOT compiler lays out first and together in the binary's code (IlcOrderFile
+# in Trellis.Proxy.csproj). Why: the kernel maps a binary's code 64 KiB around every page a
+# process touches, so methods that run scattered over the whole code section make most of it
+# resident; packed together they make a fraction of it resident (docs/performance.md, "Code layout").
+#
+# How: a meshed pair per protocol (HTTP/1.1 and gRPC, mTLS between the proxies, an origin behind),
+# each proxy under bench/layout/pagetrace.c, which records where execution enters each page of the
+# code; start, traffic both ways, admin scrapes, graceful shutdown. The recorded addresses are
+# mapped to method names with the binary's symbols. Each round builds the proxy with the list so
+# far and traces it again: a call into a page that was still open is not seen, and a new layout
+# shows it. Takes about 10 minutes; run it when the proxy's code changed much (bench/run.sh's
+# peak and idle RSS say when). Everything listens on 127.0.0.1 and is stopped on exit.
+#   bench/layout/order.sh [ROUNDS]     (default 4)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+. scripts/prerequisites.sh
+. scripts/pki.sh
+require_dotnet
+export DEBIAN_FRONTEND=noninteractive
+require_packages gcc libc6-dev binutils curl openssl nghttp2-client
+
+rounds=${1:-4}
+order=src/Trellis.Proxy/trellis-proxy.order
+work=$(mktemp -d /tmp/trellis-layout.XXXXXX)
+pids=()
+cleanup() {
+    exec 7>&- || true
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    wait "${pids[@]}" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+ORIGIN_HTTP1=28080 ORIGIN_GRPC=28081
+for port in $ORIGIN_HTTP1 $ORIGIN_GRPC 28140 28143 28150 28151 28191 28192 28240 28243 28250 28251 28291 28292; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        die "port $port on 127.0.0.1 is already in use; stop whatever listens there and run again"
+    fi
+done
+
+gcc -O2 -shared -fPIC -o "$work/pagetrace.so" bench/layout/pagetrace.c -ldl -lpthread || die "building the page tracer failed"
+dotnet build bench/Trellis.Bench -c Release --nologo -v quiet -clp:ErrorsOnly || die "building the benchmark origin failed"
+make_pki "$work/pki" 2>/dev/null
+printf '\0\0\0\0\7\n\5hello' >"$work/echo.grpc"
+mkfifo "$work/origin-stdin"
+exec 7<>"$work/origin-stdin"
+
+# wait_ready ADMIN_PORT: the proxy's /ready answers 200 (the tracer slows its start down).
+wait_ready() {
+    for _ in $(seq 1 240); do
+        [ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/ready" || true)" = 200 ] && return 0
+        sleep 0.5
+    done
+    die "the proxy with admin port $1 did not become ready"
+}
+
+# trace BINARY OUTDIR WINDOW: one traced run of the workload; OUTDIR/<role>-<protocol>.entries
+trace() {
+    local binary=$1 out=$2 window=$3 protocol origin client server client_admin server_admin spare
+    mkdir -p "$out"
+    # The origin stops when its stdin closes: a FIFO this shell holds open.
+    dotnet bench/Trellis.Bench/bin/Release/net10.0/Trellis.Bench.dll serve \
+        --http1-port $ORIGIN_HTTP1 --grpc-port $ORIGIN_GRPC --max-seconds 600 <"$work/origin-stdin" >"$out/origin.log" 2>&1 &
+    pids+=($!)
+    for protocol in http1 grpc; do
+        if [ $protocol = http1 ]; then origin=$ORIGIN_HTTP1 client=28140 server=28143 client_admin=28191 server_admin=28192 spare=281
+        else origin=$ORIGIN_GRPC client=28240 server=28243 client_admin=28291 server_admin=28292 spare=282; fi
+        PAGETRACE_WINDOW=$window PAGETRACE_OUT="$out/server-$protocol.entries" LD_PRELOAD="$work/pagetrace.so" \
+            "$binary" --outbound-listen 127.0.0.1:${spare}50 --inbound-listen 127.0.0.1:$server \
+            --admin-listen 127.0.0.1:$server_admin --inbound-destination 127.0.0.1:$origin \
+            --identity-dir "$work/pki/hello" >"$out/server-$protocol.log" 2>&1 &
+        pids+=($!)
+        PAGETRACE_WINDOW=$window PAGETRACE_OUT="$out/client-$protocol.entries" LD_PRELOAD="$work/pagetrace.so" \
+            "$binary" --outbound-listen 127.0.0.1:$client --inbound-listen 127.0.0.1:${spare}51 \
+            --admin-listen 127.0.0.1:$client_admin --outbound-destination 127.0.0.1:$server \
+            --identity-dir "$work/pki/caller" --outbound-destination-identity "$APP_ID" >"$out/client-$protocol.log" 2>&1 &
+        pids+=($!)
+    done
+    for port in 28191 28192 28291 28292; do wait_ready $port; done
+    h2load --h1 -c 20 -n 3000 http://127.0.0.1:28140/ | grep -q '3000 succeeded' || die "HTTP/1.1 load through the traced pair failed"
+    h2load -c 5 -m 16 -n 3000 -d "$work/echo.grpc" -H 'content-type: application/grpc' -H 'te: trailers' \
+        http://127.0.0.1:28240/trellis.bench.Echo/Echo | grep -q '3000 succeeded' || die "gRPC load through the traced pair failed"
+    for port in 28191 28192 28291 28292; do curl -s -o /dev/null "http://127.0.0.1:$port/metrics"; done
+    # Graceful shutdown is part of the trace; the tracer writes its report at exit.
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait "${pids[@]}" 2>/dev/null || true
+    pids=()
+    ls "$out"/*.entries >/dev/null 2>&1 || die "the traced proxies wrote no report"
+}
+
+# methods BINARY_DIR ENTRIES...: the names of the methods containing the recorded addresses
+# (every name of a body the compiler folded), by merging them with the symbols in address order.
+methods() {
+    local binary=$1/trellis-proxy symbols=$1/trellis-proxy.dbg offset address
+    shift
+    # The tracer records file offsets, nm prints virtual addresses: equal in the code segment
+    # of the binaries the linker makes here; anything else would need converting.
+    read -r offset address < <(readelf -lW "$binary" | awk '$1 == "LOAD" && $7 == "R" && $8 == "E" { print $2, $3; exit }')
+    [ $((offset)) -eq $((address)) ] || die "the code segment's file offset differs from its address; pagetrace's offsets need converting"
+    {
+        nm --defined-only "$symbols" | awk '$2 ~ /^[tT]$/ && NF == 3 { print $1, "S", $3 }'
+        cat "$@" | awk '{ print $1, "E" }'
+    } | LC_ALL=C sort -k1,1 -k2,2r | awk '
+        $2 == "S" { if ($1 != start) { start = $1; count = 0 } names[++count] = $3; next }
+        { for (i = 1; i <= count; i++) print names[i] }' | LC_ALL=C sort -u
+}
+
+: >"$work/order"
+for round in $(seq 1 "$rounds"); do
+    echo "==> round $round of $rounds: publish with $(wc -l <"$work/order") methods placed first, then trace"
+    dotnet publish src/Trellis.Proxy -c Release -o "$work/bin$round" --nologo -v quiet -clp:ErrorsOnly \
+        -p:IlcOrderFile="$work/order" -p:IntermediateOutputPath="$work/obj$round/" || die "publishing the proxy failed"
+    trace "$work/bin$round/trellis-proxy" "$work/trace$round" $([ "$round" = 1 ] && echo 16 || echo 8)
+    methods "$work/bin$round" "$work/trace$round"/*.entries >"$work/seen"
+    # New names go after the ones already placed, so each round only adds.
+    LC_ALL=C sort "$work/order" >"$work/placed"
+    LC_ALL=C comm -13 "$work/placed" "$work/seen" >"$work/new"
+    echo "    $(wc -l <"$work/new") methods newly seen"
+    cat "$work/new" >>"$work/order"
+done
+
+cp "$work/order" "$order"
+echo "==> wrote $order ($(wc -l <"$order") methods); rebuild the proxy to use it"
