@@ -248,23 +248,7 @@ public class Http1RandomInputTests
         }
 
         var bytes = Encoding.Latin1.GetBytes(string.Join("\r\n", lines)).ToList();
-        var byteEdits = random.Next(0, 3);
-        for (var e = 0; e < byteEdits; e++)
-        {
-            var at = random.Next(bytes.Count);
-            switch (random.Next(3))
-            {
-                case 0:
-                    bytes[at] = Interesting[random.Next(Interesting.Length)];
-                    break;
-                case 1:
-                    bytes.Insert(at, Interesting[random.Next(Interesting.Length)]);
-                    break;
-                default:
-                    bytes.RemoveAt(at);
-                    break;
-            }
-        }
+        EditBytes(random, bytes);
 
         if (random.Next(8) == 0)
         {
@@ -300,8 +284,17 @@ public class Http1RandomInputTests
 
         body.Append("\r\n");
         var bytes = Encoding.Latin1.GetBytes(body.ToString()).ToList();
-        var byteEdits = random.Next(0, 3);
-        for (var e = 0; e < byteEdits; e++)
+        EditBytes(random, bytes);
+
+        bytes.AddRange("NEXT"u8.ToArray());
+        return [.. bytes];
+    }
+
+    /// <summary>Up to two random byte edits: one overwritten, inserted or removed, with bytes framing depends on.</summary>
+    private static void EditBytes(Random random, List<byte> bytes)
+    {
+        var edits = random.Next(0, 3);
+        for (var e = 0; e < edits; e++)
         {
             var at = random.Next(bytes.Count);
             switch (random.Next(3))
@@ -317,9 +310,6 @@ public class Http1RandomInputTests
                     break;
             }
         }
-
-        bytes.AddRange("NEXT"u8.ToArray());
-        return [.. bytes];
     }
 
     private static string Show(byte[] input) =>
