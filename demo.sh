@@ -17,11 +17,7 @@ require_packages curl openssl
 APP=127.0.0.1:18080
 SERVER_INBOUND=127.0.0.1:14143 SERVER_ADMIN=127.0.0.1:14191
 CLIENT_OUTBOUND=127.0.0.1:24140 CLIENT_ADMIN=127.0.0.1:24191
-for address in $APP $SERVER_INBOUND $SERVER_ADMIN $CLIENT_OUTBOUND $CLIENT_ADMIN 127.0.0.1:14140 127.0.0.1:24143; do
-    if (exec 3<>"/dev/tcp/${address%:*}/${address#*:}") 2>/dev/null; then
-        die "port ${address#*:} on 127.0.0.1 is already in use; stop whatever listens there and run again"
-    fi
-done
+require_free_ports $APP $SERVER_INBOUND $SERVER_ADMIN $CLIENT_OUTBOUND $CLIENT_ADMIN 127.0.0.1:14140 127.0.0.1:24143
 
 echo "==> building the proxy (NativeAOT) and the sample app"
 publish_proxy artifacts/bin
@@ -55,16 +51,9 @@ TRELLIS_LOG=info artifacts/bin/trellis-proxy --outbound-listen "$CLIENT_OUTBOUND
     --inbound-listen 127.0.0.1:24143 --admin-listen "$CLIENT_ADMIN" >artifacts/demo/client-proxy.log 2>&1 &
 pids+=($!)
 
-wait_ready() {
-    for _ in $(seq 1 100); do
-        curl -sf "$1" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    die "$2 did not become ready; its log is in artifacts/demo/"
-}
-wait_ready "http://$APP/" "the sample app"
-wait_ready "http://$SERVER_ADMIN/ready" "the app's proxy"
-wait_ready "http://$CLIENT_ADMIN/ready" "the caller's proxy"
+wait_ready "http://$APP/" "the sample app" 10 "its log is in artifacts/demo/"
+wait_ready "http://$SERVER_ADMIN/ready" "the app's proxy" 10 "its log is in artifacts/demo/"
+wait_ready "http://$CLIENT_ADMIN/ready" "the caller's proxy" 10 "its log is in artifacts/demo/"
 
 echo "==> sending requests through both proxies (curl -> $CLIENT_OUTBOUND -> $SERVER_INBOUND -> app)"
 curl -s "http://$CLIENT_OUTBOUND/"

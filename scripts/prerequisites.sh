@@ -39,3 +39,23 @@ publish_proxy() {
     dotnet publish src/Trellis.Proxy -c Release -o "$1" --nologo -v quiet -clp:ErrorsOnly \
         || die "publishing the proxy failed"
 }
+
+# require_free_ports HOST:PORT... : dies naming the first one something already listens on.
+require_free_ports() {
+    local address
+    for address in "$@"; do
+        if (exec 3<>"/dev/tcp/${address%:*}/${address#*:}") 2>/dev/null; then
+            die "port ${address#*:} on ${address%:*} is already in use; stop whatever listens there and run again"
+        fi
+    done
+}
+
+# wait_ready URL WHAT SECONDS [HINT] : polls URL until it answers 2xx, or dies naming WHAT.
+wait_ready() {
+    local deadline=$((SECONDS + $3))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        curl -sf -m 1 -o /dev/null "$1" && return 0
+        sleep 0.1
+    done
+    die "$2 did not become ready${4:+; $4}"
+}

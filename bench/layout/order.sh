@@ -35,11 +35,8 @@ cleanup() {
 trap cleanup EXIT
 
 ORIGIN_HTTP1=28080 ORIGIN_GRPC=28081
-for port in $ORIGIN_HTTP1 $ORIGIN_GRPC 28140 28143 28150 28151 28191 28192 28240 28243 28250 28251 28291 28292; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        die "port $port on 127.0.0.1 is already in use; stop whatever listens there and run again"
-    fi
-done
+ports=($ORIGIN_HTTP1 $ORIGIN_GRPC 28140 28143 28150 28151 28191 28192 28240 28243 28250 28251 28291 28292)
+require_free_ports "${ports[@]/#/127.0.0.1:}"
 
 gcc -O2 -shared -fPIC -o "$work/pagetrace.so" bench/layout/pagetrace.c -ldl -lpthread || die "building the page tracer failed"
 dotnet build bench/Trellis.Bench -c Release --nologo -v quiet -clp:ErrorsOnly || die "building the benchmark origin failed"
@@ -47,15 +44,6 @@ make_pki "$work/pki" 2>/dev/null
 printf '\0\0\0\0\7\n\5hello' >"$work/echo.grpc"
 mkfifo "$work/origin-stdin"
 exec 7<>"$work/origin-stdin"
-
-# wait_ready ADMIN_PORT: the proxy's /ready answers 200 (the tracer slows its start down).
-wait_ready() {
-    for _ in $(seq 1 240); do
-        [ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/ready" || true)" = 200 ] && return 0
-        sleep 0.5
-    done
-    die "the proxy with admin port $1 did not become ready"
-}
 
 # trace BINARY OUTDIR WINDOW: one traced run of the workload; OUTDIR/<role>-<protocol>.entries
 trace() {
@@ -79,7 +67,10 @@ trace() {
             --identity-dir "$work/pki/caller" --outbound-destination-identity "$APP_ID" >"$out/client-$protocol.log" 2>&1 &
         pids+=($!)
     done
-    for port in 28191 28192 28291 28292; do wait_ready $port; done
+    # The tracer slows a start down: minutes, not seconds.
+    for port in 28191 28192 28291 28292; do
+        wait_ready "http://127.0.0.1:$port/ready" "the traced proxy with admin port $port" 120 "its log is in $out"
+    done
     h2load --h1 -c 20 -n 3000 http://127.0.0.1:28140/ | grep -q '3000 succeeded' || die "HTTP/1.1 load through the traced pair failed"
     h2load -c 5 -m 16 -n 3000 -d "$work/echo.grpc" -H 'content-type: application/grpc' -H 'te: trailers' \
         http://127.0.0.1:28240/trellis.bench.Echo/Echo | grep -q '3000 succeeded' || die "gRPC load through the traced pair failed"
