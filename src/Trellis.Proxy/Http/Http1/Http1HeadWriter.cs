@@ -17,11 +17,28 @@ internal static class Http1HeadWriter
 
     public static ReadOnlySpan<byte> ConnectionUpgrade => "Connection: upgrade\r\n"u8;
 
+    /// <summary>The HTTP-version the proxy answers with: the highest it conforms to.</summary>
+    private static ReadOnlySpan<byte> ProxyVersion => "HTTP/1.1"u8;
+
     /// <param name="keepUpgrade">Pass the Upgrade field on (a protocol switch is under way).</param>
     /// <param name="connection">A Connection field of the proxy's own for the next hop, or empty.</param>
-    public static void Write(PipeWriter writer, ReadOnlySpan<byte> bytes, Http1Head head, bool keepUpgrade, ReadOnlySpan<byte> connection)
+    /// <param name="ownVersion">
+    /// For a response: send the proxy's own HTTP-version in the status line, as RFC 9110 section
+    /// 6.2 asks of intermediaries. Passed on as received, an HTTP/1.0 server's version would tell
+    /// an HTTP/1.1 client (and the proxy at the other end of a mesh hop) that the connection
+    /// closes after every response, although the proxy keeps it open.
+    /// </param>
+    public static void Write(PipeWriter writer, ReadOnlySpan<byte> bytes, Http1Head head, bool keepUpgrade, ReadOnlySpan<byte> connection,
+        bool ownVersion = false)
     {
         var runStart = 0;
+        if (ownVersion && head.VersionMinor == 0)
+        {
+            // A status line starts with its 8-byte version (the parser checked it).
+            writer.Write(ProxyVersion);
+            runStart = ProxyVersion.Length;
+        }
+
         var headers = head.Headers;
         for (var i = 0; i < headers.Length; i++)
         {

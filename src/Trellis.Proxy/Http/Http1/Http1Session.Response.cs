@@ -108,7 +108,7 @@ internal sealed partial class Http1Session
                 // head. HTTP/1.0 clients do not know 1xx (RFC 9110 section 15.2).
                 if (_request.VersionMinor == 1)
                 {
-                    Http1HeadWriter.Write(_clientOutput, _responseHead.Span, _response, keepUpgrade: false, default);
+                    Http1HeadWriter.Write(_clientOutput, _responseHead.Span, _response, keepUpgrade: false, default, ownVersion: true);
                 }
 
                 ReleaseResponseHead(input);
@@ -142,7 +142,7 @@ internal sealed partial class Http1Session
         var connection = !keepAlive ? Http1HeadWriter.ConnectionClose
             : _request.VersionMinor == 0 ? Http1HeadWriter.ConnectionKeepAlive
             : default;
-        Http1HeadWriter.Write(_clientOutput, _responseHead.Span, _response, keepUpgrade: false, connection);
+        Http1HeadWriter.Write(_clientOutput, _responseHead.Span, _response, keepUpgrade: false, connection, ownVersion: true);
         ReleaseResponseHead(input);
         ReleaseRequestHead();
 

@@ -378,13 +378,46 @@ public class Http1ForwarderTests
         var upstream = await harness.Connector.AcceptAsync();
         Assert.Equal("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", await upstream.ReadHeadAsync());
         await upstream.WriteAsync("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx");
-        Assert.Equal("HTTP/1.0 200 OK\r\nContent-Length: 1\r\nConnection: keep-alive\r\n\r\n", await client.ReadHeadAsync());
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: keep-alive\r\n\r\n", await client.ReadHeadAsync());
         Assert.Equal("x", await client.ReadExactlyAsync(1));
 
         await client.WriteAsync("GET /2 HTTP/1.0\r\n\r\n");
         Assert.Equal("GET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", await upstream.ReadHeadAsync());
         await upstream.WriteAsync("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\ny");
-        Assert.Equal("HTTP/1.0 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\ny", await client.ReadToEndAsync());
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\ny", await client.ReadToEndAsync());
+        await served.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task ServeAsync_Http10ServerClosingEachResponse_KeepsClientConnectionAndAnswersAsHttp11()
+    {
+        // python3 -m http.server and other HTTP/1.0 servers: Content-Length, then close.
+        await using var harness = new Http1Harness();
+        var (client, served) = harness.Connect();
+
+        await client.WriteAsync("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n");
+        var first = await harness.Connector.AcceptAsync();
+        Assert.Equal("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n", await first.ReadHeadAsync());
+        await first.WriteAsync("HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6\r\nContent-Length: 2\r\n\r\nok");
+        first.Complete();
+        Assert.Equal("HTTP/1.1 200 OK\r\nServer: SimpleHTTP/0.6\r\nContent-Length: 2\r\n\r\n", await client.ReadHeadAsync());
+        Assert.Equal("ok", await client.ReadExactlyAsync(2));
+
+        // Same client connection; the closed upstream connection is not reused.
+        await client.WriteAsync("GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+        var second = await harness.Connector.AcceptAsync();
+        Assert.Equal("GET /2 HTTP/1.1\r\nHost: a\r\n\r\n", await second.ReadHeadAsync());
+        await second.WriteAsync("HTTP/1.0 404 File not found\r\nContent-Length: 0\r\n\r\n");
+        Assert.Equal("HTTP/1.1 404 File not found\r\nContent-Length: 0\r\n\r\n", await client.ReadHeadAsync());
+        Assert.Equal(2, harness.Connector.Connects);
+
+        // Without a length the body ends at the close: the client is told so.
+        await client.WriteAsync("GET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
+        var third = await harness.Connector.AcceptAsync();
+        await third.ReadHeadAsync();
+        await third.WriteAsync("HTTP/1.0 200 OK\r\n\r\nuntil close");
+        third.Complete();
+        Assert.Equal("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close", await client.ReadToEndAsync());
         await served.WaitAsync(Bound);
     }
 
