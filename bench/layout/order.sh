@@ -7,11 +7,14 @@
 #
 # How: a meshed pair per protocol (HTTP/1.1 and gRPC, mTLS between the proxies, an origin behind),
 # each proxy under bench/layout/pagetrace.c, which records where execution enters each page of the
-# code; start, traffic both ways, admin scrapes, graceful shutdown. The recorded addresses are
+# code; start, traffic both ways, admin scrapes, graceful shutdown. As root, the same again in
+# hosts mode (trellis up, an origin pod and a client pod), so the control-plane client's code
+# (certificates and destinations from trellis-controller) is laid out too. The recorded addresses are
 # mapped to method names with the binary's symbols. Each round builds the proxy with the list so
 # far and traces it again: a call into a page that was still open is not seen, and a new layout
 # shows it. Takes about 10 minutes; run it when the proxy's code changed much (bench/run.sh's
-# peak and idle RSS say when). Everything listens on 127.0.0.1 and is stopped on exit.
+# peak and idle RSS say when). Everything listens on 127.0.0.1 or in the pods it creates on
+# trellis0, and is stopped and removed on exit.
 #   bench/layout/order.sh [ROUNDS]     (default 4)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,10 +29,12 @@ rounds=${1:-4}
 order=src/Trellis.Proxy/trellis-proxy.order
 work=$(mktemp -d /tmp/trellis-layout.XXXXXX)
 pids=()
+hosts=false
 cleanup() {
     exec 7>&- || true
     for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     wait "${pids[@]}" 2>/dev/null || true
+    if $hosts; then "$work/cli/trellis" down >/dev/null 2>&1 || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -37,10 +42,24 @@ trap cleanup EXIT
 ORIGIN_HTTP1=28080 ORIGIN_GRPC=28081
 ports=($ORIGIN_HTTP1 $ORIGIN_GRPC 28140 28143 28150 28151 28191 28192 28240 28243 28250 28251 28291 28292)
 require_free_ports "${ports[@]/#/127.0.0.1:}"
+if [ "$(id -u)" -eq 0 ]; then
+    hosts=true
+    require_packages iproute2 iptables util-linux
+    ip link show trellis0 >/dev/null 2>&1 && die "hosts mode is up (the trellis0 bridge exists); run 'trellis down' first"
+    require_free_ports 127.0.0.1:8086
+else
+    echo "not root: tracing without the hosts-mode pods, so the control-plane client's code is not laid out"
+fi
 
 gcc -O2 -shared -fPIC -o "$work/pagetrace.so" bench/layout/pagetrace.c -ldl -lpthread || die "building the page tracer failed"
 dotnet build bench/Trellis.Bench -c Release --nologo -v quiet -clp:ErrorsOnly || die "building the benchmark origin failed"
 make_pki "$work/pki" 2>/dev/null
+if $hosts; then
+    dotnet publish src/Trellis.Cli -c Release -o "$work/cli" --nologo -v quiet -clp:ErrorsOnly || die "publishing the CLI failed"
+    # The proxies in pods run as uid 2102: they must reach the binary, the tracer and their report's directory.
+    chmod 755 "$work"
+    export TRELLIS_DIR="$work/trellis" TRELLIS_PROXY="$work/traced-proxy"
+fi
 printf '\0\0\0\0\7\n\5hello' >"$work/echo.grpc"
 mkfifo "$work/origin-stdin"
 exec 7<>"$work/origin-stdin"
@@ -82,6 +101,48 @@ trace() {
     ls "$out"/*.entries >/dev/null 2>&1 || die "the traced proxies wrote no report"
 }
 
+# trace_hosts BINARY OUTDIR WINDOW: the same workload in hosts mode; OUTDIR/pod-<pid>.entries
+trace_hosts() {
+    local binary=$1 out=$2 window=$3 cli=$work/cli/trellis run_pids=() pod_ip deadline
+    mkdir -p "$out"
+    chmod 1777 "$out"
+    # trellis run starts the proxy through $TRELLIS_PROXY; its --help probe is left untraced.
+    cat >"$work/traced-proxy" <<EOF
+#!/bin/sh
+[ "\$1" = --help ] && exec "$binary" "\$@"
+PAGETRACE_WINDOW=$window PAGETRACE_OUT="$out/pod-\$\$.entries" LD_PRELOAD="$work/pagetrace.so" exec "$binary" "\$@"
+EOF
+    chmod 755 "$work/traced-proxy"
+    "$cli" up >"$out/up.log" 2>&1 || die "trellis up failed: $(tail -3 "$out/up.log")"
+    "$cli" run origin -n layout --service origin:8080 --service origin-grpc:8081 -- \
+        dotnet "$root/bench/Trellis.Bench/bin/Release/net10.0/Trellis.Bench.dll" serve \
+        --http1-port 8080 --grpc-port 8081 --max-seconds 600 <"$work/origin-stdin" >"$out/origin-pod.log" 2>&1 &
+    run_pids+=($!)
+    "$cli" run client -n layout -- sleep 600 </dev/null >"$out/client-pod.log" 2>&1 &
+    run_pids+=($!)
+    pids+=("${run_pids[@]}")
+    # Ready when a request from the client pod reaches the origin through both traced proxies.
+    deadline=$((SECONDS + 180))
+    until "$cli" exec client -n layout -- curl -sf -m 5 -o /dev/null http://origin.layout.svc.cluster.local:8080/ 2>/dev/null; do
+        [ "$SECONDS" -lt "$deadline" ] || die "the traced pods did not serve within 180 s; their logs are in $out"
+        sleep 1
+    done
+    "$cli" exec client -n layout -- h2load --h1 -c 20 -n 3000 http://origin.layout.svc.cluster.local:8080/ \
+        | grep -q '3000 succeeded' || die "HTTP/1.1 load between the traced pods failed"
+    "$cli" exec client -n layout -- h2load -c 5 -m 16 -n 3000 -d "$work/echo.grpc" -H 'content-type: application/grpc' \
+        -H 'te: trailers' http://origin-grpc.layout.svc.cluster.local:8081/trellis.bench.Echo/Echo \
+        | grep -q '3000 succeeded' || die "gRPC load between the traced pods failed"
+    for pod_ip in $("$cli" get pods -n layout | awk 'NR > 1 { print $5 }'); do
+        curl -s -o /dev/null "http://$pod_ip:4191/metrics"
+    done
+    # Stopping a pod drains and stops its proxy gracefully; the tracer writes its report at exit.
+    for pid in "${run_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait "${run_pids[@]}" 2>/dev/null || true
+    pids=()
+    "$cli" down >/dev/null 2>&1 || die "trellis down failed"
+    [ "$(ls "$out"/pod-*.entries 2>/dev/null | wc -l)" -eq 2 ] || die "the traced pods' proxies did not both write a report"
+}
+
 # methods BINARY_DIR ENTRIES...: the names of the methods containing the recorded addresses
 # (every name of a body the compiler folded), by merging them with the symbols in address order.
 methods() {
@@ -99,19 +160,43 @@ methods() {
         { for (i = 1; i <= count; i++) print names[i] }' | LC_ALL=C sort -u
 }
 
+# layout: the list in the order the compiler gets it. Methods both kinds of proxy ran come first,
+# then those only file-identity proxies ran, then those only hosts-mode proxies ran, each group in
+# the order found; so either kind runs in a contiguous part of the code plus one other part.
+layout() {
+    LC_ALL=C sort -u "$work/ran-files" -o "$work/ran-files"
+    LC_ALL=C sort -u "$work/ran-hosts" -o "$work/ran-hosts"
+    awk 'FILENAME == ARGV[1] { files[$0] = 1; next }
+         FILENAME == ARGV[2] { hosts[$0] = 1; next }
+         { group = ($0 in files) && ($0 in hosts) ? 0 : ($0 in files) ? 1 : 2; print group, FNR, $0 }' \
+        "$work/ran-files" "$work/ran-hosts" "$work/order" | LC_ALL=C sort -k1,1n -k2,2n | cut -d' ' -f3- >"$work/layout"
+}
+
 : >"$work/order"
+: >"$work/ran-files"
+: >"$work/ran-hosts"
+: >"$work/layout"
 for round in $(seq 1 "$rounds"); do
-    echo "==> round $round of $rounds: publish with $(wc -l <"$work/order") methods placed first, then trace"
+    echo "==> round $round of $rounds: publish with $(wc -l <"$work/layout") methods placed first, then trace"
     dotnet publish src/Trellis.Proxy -c Release -o "$work/bin$round" --nologo -v quiet -clp:ErrorsOnly \
-        -p:IlcOrderFile="$work/order" -p:IntermediateOutputPath="$work/obj$round/" || die "publishing the proxy failed"
-    trace "$work/bin$round/trellis-proxy" "$work/trace$round" $([ "$round" = 1 ] && echo 16 || echo 8)
+        -p:IlcOrderFile="$work/layout" -p:IntermediateOutputPath="$work/obj$round/" || die "publishing the proxy failed"
+    window=$([ "$round" = 1 ] && echo 16 || echo 8)
+    trace "$work/bin$round/trellis-proxy" "$work/trace$round" "$window"
     methods "$work/bin$round" "$work/trace$round"/*.entries >"$work/seen"
+    cat "$work/seen" >>"$work/ran-files"
+    if $hosts; then
+        trace_hosts "$work/bin$round/trellis-proxy" "$work/trace$round" "$window"
+        methods "$work/bin$round" "$work/trace$round"/pod-*.entries >"$work/seen-hosts"
+        cat "$work/seen-hosts" >>"$work/ran-hosts"
+        LC_ALL=C sort -u "$work/seen" "$work/seen-hosts" -o "$work/seen"
+    fi
     # New names go after the ones already placed, so each round only adds.
     LC_ALL=C sort "$work/order" >"$work/placed"
     LC_ALL=C comm -13 "$work/placed" "$work/seen" >"$work/new"
     echo "    $(wc -l <"$work/new") methods newly seen"
     cat "$work/new" >>"$work/order"
+    layout
 done
 
-cp "$work/order" "$order"
+cp "$work/layout" "$order"
 echo "==> wrote $order ($(wc -l <"$order") methods); rebuild the proxy to use it"
