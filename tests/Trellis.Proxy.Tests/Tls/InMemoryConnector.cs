@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Trellis.Proxy.Transport;
@@ -8,7 +9,8 @@ namespace Trellis.Proxy.Tests.Tls;
 /// An upstream connector that "dials" by making a pipe pair and running a server handler (the
 /// inbound layer under test) on the far end, as the peer proxy's listener would.
 /// </summary>
-internal sealed class InMemoryConnector(ProxyConnectionHandler server) : IUpstreamConnector
+/// <param name="scheduler">Where the pipes run continuations; the thread pool unless given.</param>
+internal sealed class InMemoryConnector(ProxyConnectionHandler server, PipeScheduler? scheduler = null) : IUpstreamConnector
 {
     public static readonly IPEndPoint Target = new(IPAddress.Loopback, 8080);
 
@@ -18,7 +20,7 @@ internal sealed class InMemoryConnector(ProxyConnectionHandler server) : IUpstre
 
     public ValueTask<ConnectionContext> ConnectAsync(IPEndPoint endpoint, CancellationToken cancellationToken)
     {
-        var (client, serverContext) = PipePair.CreateContexts();
+        var (client, serverContext) = PipePair.CreateContexts(scheduler);
         ServerConnection = new ProxyConnection(serverContext, TrafficDirection.Inbound, Target);
         ServerTask = Task.Run(() => server(ServerConnection), CancellationToken.None);
         return ValueTask.FromResult<ConnectionContext>(client);
