@@ -12,7 +12,7 @@
 # (certificates and destinations from trellis-controller) is laid out too. The recorded addresses are
 # mapped to method names with the binary's symbols. Each round builds the proxy with the list so
 # far and traces it again: a call into a page that was still open is not seen, and a new layout
-# shows it. Takes about 10 minutes; run it when the proxy's code changed much (bench/run.sh's
+# shows it. Takes about 18 minutes as root (10 without); run it when the proxy's code changed much (bench/run.sh's
 # peak and idle RSS say when). Everything listens on 127.0.0.1 or in the pods it creates on
 # trellis0, and is stopped and removed on exit.
 #   bench/layout/order.sh [ROUNDS]     (default 4)
