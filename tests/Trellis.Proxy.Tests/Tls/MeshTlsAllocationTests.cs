@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.IO.Pipelines;
-using System.Reflection;
 using Microsoft.AspNetCore.Connections;
 using Trellis.Proxy.Identity;
 using Trellis.Proxy.Metrics;
@@ -72,9 +70,7 @@ public class MeshTlsAllocationTests
             await connection.DisposeAsync();
         }
 
-        var optimized = typeof(MeshTlsConnector).Assembly.GetCustomAttribute<DebuggableAttribute>()?.IsJITOptimizerDisabled != true;
-        var bound = optimized ? ReleaseBoundBytesPerExchange : DebugBoundBytesPerExchange;
-        Assert.True(perExchange < bound, $"{perExchange:F1} bytes per exchange (bound {bound}, optimized build: {optimized})");
+        AllocationMeasurement.AssertUnder(perExchange, ReleaseBoundBytesPerExchange, DebugBoundBytesPerExchange, "exchange");
     }
 
     private static Task EchoAsync(ProxyConnection connection) =>
@@ -92,29 +88,8 @@ public class MeshTlsAllocationTests
 
             foreach (var connection in connections)
             {
-                await ReadExactlyAsync(connection.Transport.Input, message.Length);
-            }
-        }
-    }
-
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask ReadExactlyAsync(PipeReader reader, int count)
-    {
-        while (true)
-        {
-            var result = await reader.ReadAsync();
-            if (result.Buffer.Length >= count)
-            {
-                reader.AdvanceTo(result.Buffer.GetPosition(count));
-                return;
-            }
-
-            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                throw new InvalidOperationException("the echo ended early");
+                Assert.True(await AllocationMeasurement.ReadExactlyAsync(connection.Transport.Input, message.Length), "the echo ended early");
             }
         }
     }
 }
-

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.IO.Pipelines;
-using System.Reflection;
 using System.Text;
 using Trellis.Proxy.Http.Http1;
 
@@ -34,7 +32,7 @@ public class Http1ForwarderAllocationTests
         await client.Pipe.Output.WriteAsync(Request);
         var upstream = await harness.Connector.AcceptAsync();
         var upstreamLoop = Task.Run(() => UpstreamLoopAsync(upstream.Pipe));
-        await ReadExactlyAsync(client.Pipe.Input, Response.Length);
+        await AllocationMeasurement.ReadExactlyAsync(client.Pipe.Input, Response.Length);
 
         await ClientLoopAsync(client.Pipe, 2000);
         const int Requests = 5000;
@@ -47,9 +45,7 @@ public class Http1ForwarderAllocationTests
         await harness.DisposeAsync();
         await upstreamLoop.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(1, harness.Connector.Connects);
-        var optimized = typeof(Http1Forwarder).Assembly.GetCustomAttribute<DebuggableAttribute>()?.IsJITOptimizerDisabled != true;
-        var bound = optimized ? ReleaseBoundBytesPerRequest : DebugBoundBytesPerRequest;
-        Assert.True(perRequest < bound, $"{perRequest:F1} bytes per request (bound {bound}, optimized build: {optimized})");
+        AllocationMeasurement.AssertUnder(perRequest, ReleaseBoundBytesPerRequest, DebugBoundBytesPerRequest, "request");
     }
 
     private static async Task ClientLoopAsync(IDuplexPipe client, int requests)
@@ -57,38 +53,18 @@ public class Http1ForwarderAllocationTests
         for (var i = 0; i < requests; i++)
         {
             await client.Output.WriteAsync(Request);
-            await ReadExactlyAsync(client.Input, Response.Length);
+            await AllocationMeasurement.ReadExactlyAsync(client.Input, Response.Length);
         }
     }
 
     private static async Task UpstreamLoopAsync(IDuplexPipe upstream)
     {
-        while (await ReadExactlyAsync(upstream.Input, Request.Length))
+        while (await AllocationMeasurement.ReadExactlyAsync(upstream.Input, Request.Length))
         {
             await upstream.Output.WriteAsync(Response);
         }
 
         upstream.Output.Complete();
-    }
-
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<bool> ReadExactlyAsync(PipeReader reader, int count)
-    {
-        while (true)
-        {
-            var result = await reader.ReadAsync();
-            if (result.Buffer.Length >= count)
-            {
-                reader.AdvanceTo(result.Buffer.GetPosition(count));
-                return true;
-            }
-
-            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                return false;
-            }
-        }
     }
 }
 
