@@ -31,11 +31,7 @@ public class IdleMemoryTests
     [Fact]
     public async Task Ready_WithMeshIdentity_AnonymousMemoryUnderBound()
     {
-        using var mesh = new MeshFixture();
-        await using var proxy = await ProxyProcess.StartAsync(["--identity-dir", mesh.ServerIdentityDirectory]);
-        Assert.Equal("ready\n", await Http.GetStringAsync(new Uri(proxy.AdminUri, "ready")));
-
-        var anonymousKb = AnonymousKb(proxy.Pid);
+        var anonymousKb = await MeasureWhenReadyAsync(AnonymousKb);
 
         Assert.True(anonymousKb <= AnonymousBoundKb, $"idle anonymous memory {anonymousKb} kB, bound {AnonymousBoundKb} kB");
     }
@@ -43,13 +39,18 @@ public class IdleMemoryTests
     [Fact]
     public async Task Ready_DehydratedDataReleased_ReadOnlyDataUnderBound()
     {
+        var readOnlyKb = await MeasureWhenReadyAsync(ExecutableReadOnlyKb);
+
+        Assert.True(readOnlyKb <= ReadOnlyDataBoundKb, $"the executable's read-only data resident {readOnlyKb} kB, bound {ReadOnlyDataBoundKb} kB");
+    }
+
+    /// <summary>Starts the published proxy with a mesh identity, waits for /ready, and measures its process.</summary>
+    private static async Task<long> MeasureWhenReadyAsync(Func<int, long> measure)
+    {
         using var mesh = new MeshFixture();
         await using var proxy = await ProxyProcess.StartAsync(["--identity-dir", mesh.ServerIdentityDirectory]);
         Assert.Equal("ready\n", await Http.GetStringAsync(new Uri(proxy.AdminUri, "ready")));
-
-        var readOnlyKb = ExecutableReadOnlyKb(proxy.Pid);
-
-        Assert.True(readOnlyKb <= ReadOnlyDataBoundKb, $"the executable's read-only data resident {readOnlyKb} kB, bound {ReadOnlyDataBoundKb} kB");
+        return measure(proxy.Pid);
     }
 
     /// <summary>The Rss of the executable's read-only, non-executable mappings in /proc/PID/smaps, in kB.</summary>
