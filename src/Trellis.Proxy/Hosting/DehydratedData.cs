@@ -19,7 +19,7 @@ namespace Trellis.Proxy.Hosting;
 /// section of the executable holds a pointer to each module's ReadyToRun header, whose section
 /// table gives the blob's start and end (ModuleHeaders.h in dotnet/runtime). The runtime exposes
 /// none of this, so every step is checked (the header's signature and row size, that the header
-/// lies in the executable, that the blob lies in one read-only section of it) and anything
+/// lies in a section of the executable, that the blob lies in one read-only section of it) and anything
 /// unexpected leaves memory as it is. Under the JIT (the unit tests) the executable is
 /// <c>dotnet</c>, which has no <c>__modules</c> section, and nothing is released.
 /// </remarks>
@@ -71,7 +71,7 @@ internal static partial class DehydratedData
         for (var slot = modules.Address; slot + 8 <= modules.Address + modules.Size; slot += 8)
         {
             var header = Marshal.ReadInt64((nint)(loadBase + slot));
-            if (FindBlob(sections, loadBase, header) is not var (start, end))
+            if (FindBlob(sections, loadBase, header) is not var (start, end, section))
             {
                 continue;
             }
@@ -82,20 +82,18 @@ internal static partial class DehydratedData
             if (last > first && Advise((nint)first, (nuint)(last - first), DontNeed) == 0)
             {
                 released += last - first;
-                if (sections.FileOffset(first - loadBase) is { } offset)
-                {
-                    // Best effort: a failure leaves the pages cached, as any file's.
-                    _ = AdviseFile((int)file.DangerousGetHandle(), offset, last - first, DontNeed);
-                }
+                // Best effort: a failure leaves the pages cached, as any file's.
+                _ = AdviseFile((int)file.DangerousGetHandle(), section.FileOffset + (first - loadBase - section.Address), last - first, DontNeed);
             }
         }
 
         return released;
     }
 
-    private static (long Start, long End)? FindBlob(ElfSections sections, long loadBase, long header)
+    /// <summary>The blob's address range and the read-only section of the executable that holds it.</summary>
+    private static (long Start, long End, ElfSection Section)? FindBlob(ElfSections sections, long loadBase, long header)
     {
-        if (!sections.Contains(header - loadBase, ReadyToRunHeaderSize, readOnly: false)
+        if (sections.Holding(header - loadBase, ReadyToRunHeaderSize) is null
             || (uint)Marshal.ReadInt32((nint)header) != ReadyToRunSignature
             || Marshal.ReadByte((nint)header, 14) != ModuleInfoRowSize)
         {
@@ -103,7 +101,7 @@ internal static partial class DehydratedData
         }
 
         var rows = (ushort)Marshal.ReadInt16((nint)header, 12);
-        if (!sections.Contains(header - loadBase, ReadyToRunHeaderSize + ((long)rows * ModuleInfoRowSize), readOnly: false))
+        if (sections.Holding(header - loadBase, ReadyToRunHeaderSize + ((long)rows * ModuleInfoRowSize)) is null)
         {
             return null;
         }
@@ -116,7 +114,7 @@ internal static partial class DehydratedData
                 var start = Marshal.ReadInt64(row, 8);
                 var end = Marshal.ReadInt64(row, 16);
                 // Never anything but a read-only section: MADV_DONTNEED on writable private memory zeroes it.
-                return end > start && sections.Contains(start - loadBase, end - start, readOnly: true) ? (start, end) : null;
+                return end > start && sections.Holding(start - loadBase, end - start) is { Writable: false } section ? (start, end, section) : null;
             }
         }
 
@@ -131,6 +129,9 @@ internal static partial class DehydratedData
 
     [LibraryImport("libc", EntryPoint = "posix_fadvise")]
     private static partial int AdviseFile(int fd, long offset, long length, int advice);
+
+    /// <summary>A section of the executable that is loaded and has contents in the file.</summary>
+    private readonly record struct ElfSection(long Address, long Size, long FileOffset, bool Writable);
 
     /// <summary>The section table of an ELF64 little-endian executable, and the address its program headers load at.</summary>
     private sealed class ElfSections
@@ -179,53 +180,41 @@ internal static partial class DehydratedData
         }
 
         /// <summary>The loaded section called <paramref name="name"/>.</summary>
-        public (long Address, long Size)? Find(ReadOnlySpan<byte> name)
+        public ElfSection? Find(ReadOnlySpan<byte> name)
         {
             for (var at = 0; at < _table.Length; at += SectionHeaderSize)
             {
                 var nameAt = (int)BinaryPrimitives.ReadUInt32LittleEndian(_table.AsSpan(at));
-                if ((U64(_table, at + 0x08) & SectionAllocated) != 0 && nameAt < _names.Length
+                if (IsLoadedWithContents(at) && nameAt < _names.Length
                     && _names.AsSpan(nameAt).StartsWith(name) && nameAt + name.Length < _names.Length && _names[nameAt + name.Length] == 0)
                 {
-                    return (U64(_table, at + 0x10), U64(_table, at + 0x20));
+                    return SectionAt(at);
                 }
             }
 
             return null;
         }
 
-        /// <summary>Whether one loaded section holds all of [address, address + length); with <paramref name="readOnly"/>, one the process cannot write.</summary>
-        public bool Contains(long address, long length, bool readOnly)
+        /// <summary>The loaded section that holds all of [address, address + length), if any.</summary>
+        public ElfSection? Holding(long address, long length)
         {
-            for (var at = 0; at < _table.Length; at += SectionHeaderSize)
+            for (var at = 0; length >= 0 && at < _table.Length; at += SectionHeaderSize)
             {
-                var flags = U64(_table, at + 0x08);
-                var start = U64(_table, at + 0x10);
-                if ((flags & SectionAllocated) != 0 && (!readOnly || (flags & SectionWritable) == 0)
-                    && address >= start && length >= 0 && address + length <= start + U64(_table, at + 0x20))
+                if (IsLoadedWithContents(at) && SectionAt(at) is var section
+                    && address >= section.Address && address + length <= section.Address + section.Size)
                 {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-
-        /// <summary>Where in the file the byte at <paramref name="address"/> is stored, if a section with contents holds it.</summary>
-        public long? FileOffset(long address)
-        {
-            for (var at = 0; at < _table.Length; at += SectionHeaderSize)
-            {
-                var start = U64(_table, at + 0x10);
-                if (BinaryPrimitives.ReadUInt32LittleEndian(_table.AsSpan(at + 0x04)) == SectionWithContents
-                    && (U64(_table, at + 0x08) & SectionAllocated) != 0 && address >= start && address < start + U64(_table, at + 0x20))
-                {
-                    return address - start + U64(_table, at + 0x18);
+                    return section;
                 }
             }
 
             return null;
         }
+
+        private bool IsLoadedWithContents(int at) =>
+            BinaryPrimitives.ReadUInt32LittleEndian(_table.AsSpan(at + 0x04)) == SectionWithContents && (U64(_table, at + 0x08) & SectionAllocated) != 0;
+
+        private ElfSection SectionAt(int at) =>
+            new(Address: U64(_table, at + 0x10), Size: U64(_table, at + 0x20), FileOffset: U64(_table, at + 0x18), Writable: (U64(_table, at + 0x08) & SectionWritable) != 0);
 
         private static byte[]? ReadAt(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, int length)
         {

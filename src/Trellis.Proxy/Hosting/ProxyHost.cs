@@ -106,7 +106,7 @@ public sealed partial class ProxyHost : IAsyncDisposable
         try
         {
             await _mesh.IdentityReady;
-            ReleaseStartupHeap();
+            ReleaseStartupMemory();
             _state.MarkListening();
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -125,7 +125,7 @@ public sealed partial class ProxyHost : IAsyncDisposable
     /// pause over a heap of ~0.6 MB live, once, before the proxy reports ready. The binary's
     /// dehydrated data, read once before Main, goes first (<see cref="DehydratedData"/>).
     /// </summary>
-    private void ReleaseStartupHeap()
+    private void ReleaseStartupMemory()
     {
         LogStartupDataReleased(_logger, DehydratedData.Release() / 1024);
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);

@@ -20,7 +20,7 @@ public class IdleMemoryTests
 
     /// <summary>
     /// The executable's read-only data resident at ready, measured 2026-12-04: 2.2 MB when the
-    /// proxy drops its dehydrated data (Hosting/DehydratedData.cs), 3.5 MB when it keeps it (the
+    /// proxy drops its dehydrated data (Hosting/DehydratedData.cs), 3.3 MB when it keeps it (the
     /// compressed copy, read once before Main, is 1.2 MB). These are shared file pages, but they
     /// count in every proxy's RSS.
     /// </summary>
