@@ -116,35 +116,41 @@ public sealed class SocketConnection : ConnectionContext
     private async Task ReceiveLoopAsync()
     {
         var writer = _received.Writer;
+        var receive = new SocketOperation();
         Exception? error = null;
         try
         {
             while (true)
             {
                 // Wait for data before taking a buffer, so an idle connection holds none.
-                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+                var ready = await receive.ReceiveAsync(_socket, Memory<byte>.Empty);
+                if (!ready.Succeeded)
+                {
+                    error = ReceiveFailed(ready.Error);
+                    break;
+                }
+
                 var memory = writer.GetMemory(MinimumSegmentSize);
-                var received = await _socket.ReceiveAsync(memory, SocketFlags.None);
-                if (received == 0)
+                var received = await receive.ReceiveAsync(_socket, memory);
+                if (!received.Succeeded)
+                {
+                    error = ReceiveFailed(received.Error);
+                    break;
+                }
+
+                if (received.BytesTransferred == 0)
                 {
                     // FIN: the peer finished sending. Its reading side may still be open.
                     break;
                 }
 
-                writer.Advance(received);
+                writer.Advance(received.BytesTransferred);
                 var flush = await writer.FlushAsync();
                 if (flush.IsCompleted || flush.IsCanceled)
                 {
                     break;
                 }
             }
-        }
-        catch (SocketException e)
-        {
-            error = e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted
-                ? new ConnectionAbortedException("The connection was closed locally.", e)
-                : new ConnectionResetException(e.Message, e);
-            FireClosed();
         }
         catch (ObjectDisposedException e)
         {
@@ -156,6 +162,7 @@ public sealed class SocketConnection : ConnectionContext
         }
         finally
         {
+            receive.Dispose();
             await writer.CompleteAsync(error);
         }
     }
@@ -163,30 +170,36 @@ public sealed class SocketConnection : ConnectionContext
     private async Task SendLoopAsync()
     {
         var reader = _toSend.Reader;
+        var send = new SocketOperation();
         Exception? error = null;
         try
         {
-            while (true)
+            while (error is null)
             {
                 var result = await reader.ReadAsync();
                 var buffer = result.Buffer;
                 foreach (var segment in buffer)
                 {
-                    await _socket.SendAsync(segment, SocketFlags.None);
+                    var sent = await send.SendAsync(_socket, segment);
+                    if (!sent.Succeeded)
+                    {
+                        error = SendFailed(sent.Error);
+                        break;
+                    }
                 }
 
                 reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
+                if (error is null && (result.IsCompleted || result.IsCanceled))
                 {
+                    // Everything the other side of the proxy sent has gone out: pass its FIN on.
+                    _socket.Shutdown(SocketShutdown.Send);
                     break;
                 }
             }
-
-            // Everything the other side of the proxy sent has gone out: pass its FIN on.
-            _socket.Shutdown(SocketShutdown.Send);
         }
         catch (SocketException e)
         {
+            // Shutdown on a socket the peer has reset.
             error = new ConnectionResetException(e.Message, e);
             FireClosed();
         }
@@ -200,8 +213,30 @@ public sealed class SocketConnection : ConnectionContext
         }
         finally
         {
+            send.Dispose();
             await reader.CompleteAsync(error);
         }
+    }
+
+    /// <summary>
+    /// The error a failed receive ends the input with: aborted when this side closed the socket,
+    /// reset otherwise. Either way the connection is gone, and its users are told.
+    /// </summary>
+    private Exception ReceiveFailed(SocketError error)
+    {
+        FireClosed();
+        var cause = new SocketException((int)error);
+        return error is SocketError.OperationAborted or SocketError.Interrupted
+            ? new ConnectionAbortedException("The connection was closed locally.", cause)
+            : new ConnectionResetException(cause.Message, cause);
+    }
+
+    /// <summary>The error a failed send ends the output with: whatever stopped it, the peer gets no more.</summary>
+    private ConnectionResetException SendFailed(SocketError error)
+    {
+        FireClosed();
+        var cause = new SocketException((int)error);
+        return new ConnectionResetException(cause.Message, cause);
     }
 
     private void FireClosed()
