@@ -47,8 +47,7 @@ public sealed class SocketConnectionTests : IAsyncLifetime
     [Fact]
     public async Task PeerReset_EndsTheInputWithAResetReportedWithoutAThrow()
     {
-        _peer.LingerState = new LingerOption(true, 0);
-        _peer.Close();
+        ResetPeer();
 
         var result = await ReadToEndAsync();
 
@@ -64,8 +63,7 @@ public sealed class SocketConnectionTests : IAsyncLifetime
     [Fact]
     public async Task PeerReset_EndsTheOutput()
     {
-        _peer.LingerState = new LingerOption(true, 0);
-        _peer.Close();
+        ResetPeer();
         await ReadToEndAsync();
 
         // A write after the peer's reset reaches the send loop, which ends the output with the failure.
@@ -97,6 +95,13 @@ public sealed class SocketConnectionTests : IAsyncLifetime
 
         Assert.IsType<ConnectionAbortedException>(result.Error);
         Assert.True(_connection.ConnectionClosed.IsCancellationRequested);
+    }
+
+    /// <summary>Closes the peer's socket with an RST (no linger) instead of a FIN.</summary>
+    private void ResetPeer()
+    {
+        _peer.LingerState = new LingerOption(true, 0);
+        _peer.Close();
     }
 
     private async Task<(string Text, Exception? Error)> ReadToEndAsync()
