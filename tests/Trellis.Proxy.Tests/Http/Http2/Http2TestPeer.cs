@@ -33,6 +33,9 @@ internal sealed class Http2TestPeer
         _pipe = pipe;
     }
 
+    /// <summary>The peer's end of the connection, for tests that drive frames without this class's per-frame allocations.</summary>
+    public IDuplexPipe Pipe => _pipe;
+
     /// <summary>Every frame read so far, in order.</summary>
     public List<Http2TestFrame> Received { get; } = [];
 

@@ -12,6 +12,7 @@ internal sealed class HpackDecoder
     private readonly int _maxDynamicTableSize;
     private readonly int _maxHeaderListSize;
     private readonly HpackDynamicTable _table;
+    private readonly HpackRecentStrings _recent = new();
     private byte[] _scratch = [];
 
     /// <param name="maxDynamicTableSize">The SETTINGS_HEADER_TABLE_SIZE announced to the peer.</param>
@@ -161,7 +162,7 @@ internal sealed class HpackDecoder
         position += length;
         if (!huffman)
         {
-            return pool.GetString(encoded);
+            return GetString(encoded, pool);
         }
 
         var maxLength = HpackHuffman.MaxDecodedLength(length);
@@ -171,8 +172,11 @@ internal sealed class HpackDecoder
         }
 
         var decodedLength = HpackHuffman.Decode(encoded, _scratch);
-        return pool.GetString(_scratch.AsSpan(0, decodedLength));
+        return GetString(_scratch.AsSpan(0, decodedLength), pool);
     }
+
+    private string GetString(ReadOnlySpan<byte> bytes, HpackStringPool pool) =>
+        pool.TryGet(bytes, out var known) ? known : _recent.GetOrAdd(bytes);
 
     // An integer with an N-bit prefix (section 5.1); values beyond int are rejected, not wrapped.
     private static int ReadInteger(ReadOnlySpan<byte> block, ref int position, int prefixBits)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 
 namespace Trellis.Proxy.Http.Http2.Hpack;
@@ -41,20 +42,23 @@ internal sealed class HpackStringPool
     /// <summary>Values of the static table and those gRPC sends on every call.</summary>
     public static HpackStringPool Values { get; } = new(KnownValues());
 
-    public string GetString(ReadOnlySpan<byte> bytes)
+    /// <summary>The shared instance of <paramref name="bytes"/> when it is a known string.</summary>
+    public bool TryGet(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out string? text)
     {
         if (bytes.Length < _byLength.Length)
         {
-            foreach (var (known, text) in _byLength[bytes.Length])
+            foreach (var known in _byLength[bytes.Length])
             {
-                if (bytes.SequenceEqual(known))
+                if (bytes.SequenceEqual(known.Bytes))
                 {
-                    return text;
+                    text = known.Text;
+                    return true;
                 }
             }
         }
 
-        return Encoding.Latin1.GetString(bytes);
+        text = null;
+        return false;
     }
 
     private static IEnumerable<string> KnownNames()

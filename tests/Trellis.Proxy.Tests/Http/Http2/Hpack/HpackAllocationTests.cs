@@ -31,4 +31,31 @@ public class HpackAllocationTests
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Fact]
+    public void Decode_RepeatedLiteralsWithoutIndexing_AllocateNothingAfterTheFirst()
+    {
+        // What a Trellis proxy's stateless encoder sends the next proxy on every call.
+        var encoder = new ArrayBufferWriter<byte>();
+        HpackEncoder.Encode(
+            [new(":method", "POST"), new(":scheme", "http"), new(":path", "/echo.Echo/Unary"), new(":authority", "svc.test:8080"),
+             new("content-type", "application/grpc"), new("te", "trailers"), new("x-tenant", "blue")],
+            encoder);
+        var block = new ReadOnlySequence<byte>(encoder.WrittenMemory);
+        var decoder = new HpackDecoder();
+        var headers = new List<HeaderField>(16);
+        decoder.Decode(block, headers);
+        Assert.Equal("svc.test:8080", headers[3].Value);
+        Assert.Equal(new HeaderField("x-tenant", "blue"), headers[6]);
+        headers.Clear();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            decoder.Decode(block, headers);
+            headers.Clear();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }
