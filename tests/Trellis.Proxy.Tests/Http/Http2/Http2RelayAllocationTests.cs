@@ -50,8 +50,9 @@ public class Http2RelayAllocationTests
         var upstreamLoop = Task.Run(() => UpstreamLoopAsync(upstream.Pipe));
         Assert.Equal(1, await NextStreamEndAsync(client.Pipe.Input));
 
-        var streamId = await ClientLoopAsync(client.Pipe, 3, 2000);
+        const int WarmUpCalls = 2000;
         const int Calls = 5000;
+        var streamId = await ClientLoopAsync(client.Pipe, 3, WarmUpCalls);
         var before = GC.GetTotalAllocatedBytes(precise: true);
         await ClientLoopAsync(client.Pipe, streamId, Calls);
         var perCall = (double)(GC.GetTotalAllocatedBytes(precise: true) - before) / Calls;
@@ -59,7 +60,7 @@ public class Http2RelayAllocationTests
         await client.Pipe.Output.CompleteAsync();
         await served.WaitAsync(TimeSpan.FromSeconds(10));
         await relay.DisposeAsync();
-        Assert.Equal(1 + 2000 + Calls, await upstreamLoop.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1 + WarmUpCalls + Calls, await upstreamLoop.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(1, relay.Connector.Connects);
         AllocationMeasurement.AssertUnder(perCall, ReleaseBoundBytesPerCall, DebugBoundBytesPerCall, "call");
     }

@@ -25,8 +25,9 @@ internal sealed class HpackRecentStrings
 
     public string GetOrAdd(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length > MaxLength)
+        if (bytes.Length > MaxLength || !Ascii.IsValid(bytes))
         {
+            // Never matched (see the remarks), so not kept: it would only push out one that is.
             return Encoding.Latin1.GetString(bytes);
         }
 

@@ -59,6 +59,22 @@ public class HpackRecentStringsTests
     }
 
     [Fact]
+    public void GetOrAdd_ValuesItCannotMatch_DoNotEvictOnesThatRepeat()
+    {
+        var recent = new HpackRecentStrings();
+        var oldest = recent.GetOrAdd("value-0"u8);
+        for (var i = 1; i < HpackRecentStrings.Capacity; i++)
+        {
+            recent.GetOrAdd(Encoding.ASCII.GetBytes($"value-{i}"));
+        }
+
+        recent.GetOrAdd([0x78, 0xE9, 0xFF]);
+        recent.GetOrAdd(new byte[HpackRecentStrings.MaxLength + 1]);
+
+        Assert.Same(oldest, recent.GetOrAdd("value-0"u8));
+    }
+
+    [Fact]
     public void GetOrAdd_NonAsciiOrLongValues_KeepEveryOctetAndAreNotShared()
     {
         var recent = new HpackRecentStrings();
