@@ -15,31 +15,57 @@ internal static class Ports
 
     public static IPEndPoint Loopback(int port) => new(IPAddress.Loopback, port);
 
-    /// <summary>Waits until something accepts on the port, or the process died, or the time is up.</summary>
+    /// <summary>
+    /// Waits until something listens on the port, or the process died, or the time is up. Asks the
+    /// kernel (<see cref="IsListening"/>) rather than connecting: a connection to a proxy's port is
+    /// traffic it forwards (a meshed client-side proxy opens an mTLS connection for it), and the
+    /// idle memory measured next is meant to be before any.
+    /// </summary>
     public static async Task WaitListeningAsync(int port, ManagedProcess owner, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTimeOffsetNow() + timeout;
-        while (true)
+        while (!IsListening(port))
         {
             if (owner.HasExited)
             {
                 throw new SetupFailedException(owner.ExitDescription());
             }
-            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
+            if (DateTimeOffsetNow() > deadline)
             {
-                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
-                return;
+                throw new SetupFailedException($"{owner.Name} did not listen on 127.0.0.1:{port} within {timeout.TotalSeconds:0} s: {owner.Tail()}");
             }
-            catch (SocketException)
+            await Task.Delay(50, cancellationToken);
+        }
+        if (owner.HasExited)
+        {
+            throw new SetupFailedException(owner.ExitDescription());
+        }
+    }
+
+    /// <summary>
+    /// Whether a TCP socket on this machine is listening on the port (any address), from
+    /// /proc/net/tcp and /proc/net/tcp6: rows of "sl local_address rem_address st ...", the local
+    /// address as hex "ADDRESS:PORT", state 0A = LISTEN.
+    /// </summary>
+    public static bool IsListening(int port)
+    {
+        var portHex = port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            if (!File.Exists(table))
             {
-                if (DateTimeOffsetNow() > deadline)
+                continue;
+            }
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 3 && fields[3] == "0A" && fields[1].EndsWith(":" + portHex, StringComparison.Ordinal))
                 {
-                    throw new SetupFailedException($"{owner.Name} did not listen on 127.0.0.1:{port} within {timeout.TotalSeconds:0} s: {owner.Tail()}");
+                    return true;
                 }
-                await Task.Delay(50, cancellationToken);
             }
         }
+        return false;
     }
 
     private static DateTimeOffset DateTimeOffsetNow() => TimeProvider.System.GetUtcNow();
