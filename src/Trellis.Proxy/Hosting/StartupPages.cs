@@ -23,8 +23,8 @@ internal static partial class StartupPages
 {
     private const int DontNeed = 4; // MADV_DONTNEED
 
-    /// <summary>Room for this process's smaps, read whole so that lines can be parsed in place (a proxy's is ~60 KB); a larger one releases nothing.</summary>
-    private const int SmapsCapacity = 1 << 20;
+    /// <summary>How much of smaps is read at a time; a line (at most a path) always fits.</summary>
+    private const int ChunkSize = 64 * 1024;
 
     /// <summary>Releases this process's clean read-only file pages; returns the bytes that were resident in them.</summary>
     /// <remarks>
@@ -39,21 +39,16 @@ internal static partial class StartupPages
             return 0;
         }
 
-        var buffer = (byte*)NativeMemory.Alloc(SmapsCapacity);
+        var buffer = NativeMemory.Alloc(ChunkSize);
         try
         {
-            var smaps = new Span<byte>(buffer, SmapsCapacity);
-            var length = ReadSmaps(smaps);
-            var released = 0L;
-            foreach (var mapping in new ReleasableMappings(smaps[..length]))
-            {
-                if (Advise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), DontNeed) == 0)
-                {
-                    released += mapping.ResidentBytes;
-                }
-            }
-
-            return released;
+            using var smaps = File.OpenHandle("/proc/self/smaps");
+            return Scan(smaps, new Span<byte>(buffer, ChunkSize), static mapping =>
+                Advise((nint)mapping.Start, (nuint)(mapping.End - mapping.Start), DontNeed) == 0 ? mapping.ResidentBytes : 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
         }
         finally
         {
@@ -61,101 +56,106 @@ internal static partial class StartupPages
         }
     }
 
-    /// <summary>Reads /proc/self/smaps into <paramref name="buffer"/>; returns its length, 0 when it cannot be read whole.</summary>
-    private static int ReadSmaps(Span<byte> buffer)
+    /// <summary>
+    /// Reads <paramref name="smaps"/> (the format of /proc/PID/smaps) through <paramref name="buffer"/>,
+    /// a chunk at a time, and calls <paramref name="release"/> with each mapping that may be released;
+    /// returns the sum of what it returned. A mapping is released as soon as its lines are read: that
+    /// changes page tables, not the list of mappings being read.
+    /// </summary>
+    internal static long Scan(Microsoft.Win32.SafeHandles.SafeFileHandle smaps, Span<byte> buffer, Func<ReleasableMapping, long> release)
     {
-        try
+        var scanner = new SmapsScanner();
+        var released = 0L;
+        var offset = 0L;
+        var kept = 0;
+        while (true)
         {
-            using var smaps = File.OpenHandle("/proc/self/smaps");
-            var length = 0;
-            while (length < buffer.Length && RandomAccess.Read(smaps, buffer[length..], length) is var read and > 0)
+            var read = RandomAccess.Read(smaps, buffer[kept..], offset);
+            offset += read;
+            var text = buffer[..(kept + read)];
+            while (text.IndexOf((byte)'\n') is var newline and >= 0)
             {
-                length += read;
+                released += scanner.Accept(text[..newline]) is { } mapping ? release(mapping) : 0;
+                text = text[(newline + 1)..];
             }
 
-            return length < buffer.Length ? length : 0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return 0;
+            if (read == 0 || text.Length == buffer.Length)
+            {
+                // The end (a last line without a newline ends it too), or a line longer than the
+                // buffer, which no smaps has: what was read whole is released, the rest left.
+                released += read == 0 && scanner.Accept(text) is { } last ? release(last) : 0;
+                return released + (scanner.Finish() is { } final ? release(final) : 0);
+            }
+
+            text.CopyTo(buffer);
+            kept = text.Length;
         }
     }
 
     /// <summary>
-    /// The mappings in <paramref name="smaps"/> (the format of /proc/PID/smaps) that <see cref="Release"/>
-    /// may release: read-only private mappings of a file, with pages resident and none anonymous.
+    /// Follows smaps line by line: a mapping's header (<c>start-end perms offset dev inode [path]</c>)
+    /// and then its fields. A mapping may be released when it is a read-only private mapping of a
+    /// file (not an anonymous or kernel one such as [vdso] or [heap]) with pages resident and none
+    /// anonymous; that is known at the next header, or at the end.
     /// </summary>
-    internal ref struct ReleasableMappings(ReadOnlySpan<byte> smaps)
+    internal struct SmapsScanner()
     {
-        private ReadOnlySpan<byte> _rest = smaps;
-        private ReleasableMapping _next;
+        private ulong _start;
+        private ulong _end;
+        private bool _readOnlyFile;
+        private long _residentKb;
+        private long _anonymousKb = -1;
 
-        public readonly ReleasableMappings GetEnumerator() => this;
-
-        public readonly ReleasableMapping Current => _next;
-
-        public bool MoveNext()
+        /// <summary>Takes one line; returns the previous mapping when this line's header ends it and it may be released.</summary>
+        public ReleasableMapping? Accept(ReadOnlySpan<byte> line)
         {
-            while (!_rest.IsEmpty)
+            if (TryParseHeader(line, out var start, out var end, out var readOnlyFile))
             {
-                if (TryParseHeader(NextLine(), out var start, out var end, out var readOnlyFile) && readOnlyFile)
-                {
-                    // The header's fields follow it, up to the next header.
-                    long resident = 0, anonymous = -1;
-                    while (!_rest.IsEmpty && !StartsHeader(_rest))
-                    {
-                        var line = NextLine();
-                        resident = Field(line, "Rss:"u8) ?? resident;
-                        anonymous = Field(line, "Anonymous:"u8) ?? anonymous;
-                    }
-
-                    if (resident > 0 && anonymous == 0)
-                    {
-                        _next = new ReleasableMapping(start, end, resident * 1024);
-                        return true;
-                    }
-                }
+                var previous = Finish();
+                (_start, _end, _readOnlyFile) = (start, end, readOnlyFile);
+                return previous;
             }
 
-            return false;
+            if (_readOnlyFile)
+            {
+                _residentKb = Field(line, "Rss:"u8) ?? _residentKb;
+                _anonymousKb = Field(line, "Anonymous:"u8) ?? _anonymousKb;
+            }
+
+            return null;
         }
 
-        private ReadOnlySpan<byte> NextLine()
+        /// <summary>Ends the current mapping; returns it when it may be released.</summary>
+        public ReleasableMapping? Finish()
         {
-            var newline = _rest.IndexOf((byte)'\n');
-            var line = newline < 0 ? _rest : _rest[..newline];
-            _rest = newline < 0 ? default : _rest[(newline + 1)..];
-            return line;
+            var releasable = _readOnlyFile && _residentKb > 0 && _anonymousKb == 0
+                ? new ReleasableMapping(_start, _end, _residentKb * 1024)
+                : (ReleasableMapping?)null;
+            (_readOnlyFile, _residentKb, _anonymousKb) = (false, 0, -1);
+            return releasable;
         }
 
-        /// <summary>A mapping's header starts with its hexadecimal address range; a field line with a name and a colon.</summary>
-        private static bool StartsHeader(ReadOnlySpan<byte> text) => char.IsAsciiHexDigit((char)text[0]) && text.IndexOfAny((byte)'-', (byte)':') is var at and >= 0 && text[at] == '-';
-
-        /// <summary>A header, <c>start-end perms offset dev inode [path]</c>; a read-only private mapping of a file, not an anonymous or kernel one ([vdso], [heap]).</summary>
         private static bool TryParseHeader(ReadOnlySpan<byte> line, out ulong start, out ulong end, out bool readOnlyFile)
         {
             start = end = 0;
             readOnlyFile = false;
             var space = line.IndexOf((byte)' ');
             var dash = line.IndexOf((byte)'-');
-            if (space < 0 || dash < 0 || dash > space
+            if (space < 0 || dash <= 0 || dash > space || line.Length < space + 5
                 || !ulong.TryParse(line[..dash], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out start)
-                || !ulong.TryParse(line[(dash + 1)..space], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out end)
-                || line.Length < space + 5)
+                || !ulong.TryParse(line[(dash + 1)..space], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out end))
             {
                 return false;
             }
 
             var permissions = line.Slice(space + 1, 4);
-            var path = line.IndexOf((byte)'/');
-            readOnlyFile = permissions[0] == 'r' && permissions[1] == '-' && permissions[3] == 'p' && path > space;
+            readOnlyFile = permissions[0] == 'r' && permissions[1] == '-' && permissions[3] == 'p' && line.IndexOf((byte)'/') > space;
             return true;
         }
 
         /// <summary>The kB figure of a field line such as <c>Rss:  1234 kB</c>, or null when the line is another field.</summary>
         private static long? Field(ReadOnlySpan<byte> line, ReadOnlySpan<byte> name) =>
-            line.StartsWith(name) && line[name.Length..].Trim(" kB"u8) is var figure
-            && long.TryParse(figure, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            line.StartsWith(name) && long.TryParse(line[name.Length..].Trim(" kB"u8), NumberStyles.None, CultureInfo.InvariantCulture, out var value)
                 ? value
                 : null;
     }

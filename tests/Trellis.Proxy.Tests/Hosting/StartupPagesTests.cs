@@ -15,55 +15,86 @@ public sealed partial class StartupPagesTests
     /// <summary>Measured 2026-12-05: 64 B, the handle of /proc/self/smaps (Debug and Release alike).</summary>
     private const long MaxAllocatedBytes = 256;
 
-    [Fact]
-    public void Releasable_OnlyCleanReadOnlyPrivateFileMappingsWithResidentPages()
-    {
-        const string smaps = """
-            55d0c0000000-55d0c0013000 r--p 00000000 08:01 1234 /usr/bin/trellis-proxy
-            Size:                 76 kB
-            Rss:                  72 kB
-            Anonymous:             0 kB
-            VmFlags: rd mr mw me dw sd
-            55d0c0013000-55d0c057d000 r-xp 00013000 08:01 1234 /usr/bin/trellis-proxy
-            Rss:                2968 kB
-            Anonymous:             0 kB
-            VmFlags: rd ex mr mw me dw sd
-            55d0c0a32000-55d0c0a33000 r--p 00a31000 08:01 1234 /usr/bin/trellis-proxy
-            Rss:                   4 kB
-            Anonymous:             4 kB
-            55d0c0a33000-55d0c0a56000 rw-p 00a32000 08:01 1234 /usr/bin/trellis-proxy
-            Rss:                 140 kB
-            Anonymous:            16 kB
-            7f0000000000-7f0000100000 rw-p 00000000 00:00 0
-            Rss:                2456 kB
-            Anonymous:          2456 kB
-            7f0000200000-7f0000300000 r--s 00000000 00:01 77 /memfd:doublemapper (deleted)
-            Rss:                  64 kB
-            Anonymous:             0 kB
-            7f0000400000-7f0000500000 r-xp 00028000 08:01 99 /usr/lib/x86_64-linux-gnu/libc.so.6
-            Rss:                 896 kB
-            Anonymous:             0 kB
-            7f0000600000-7f0000700000 r--p 00000000 08:01 98 /usr/lib/x86_64-linux-gnu/libcrypto.so.3
-            Rss:                   0 kB
-            Anonymous:             0 kB
-            7ffc00000000-7ffc00002000 r-xp 00000000 00:00 0 [vdso]
-            Rss:                   8 kB
-            Anonymous:             0 kB
-            """;
+    /// <summary>A sample of smaps: the executable's, anonymous, written, shared and kernel mappings, and last a library's.</summary>
+    private const string Smaps = """
+        55d0c0000000-55d0c0013000 r--p 00000000 08:01 1234 /usr/bin/trellis-proxy
+        Size:                 76 kB
+        Rss:                  72 kB
+        Anonymous:             0 kB
+        VmFlags: rd mr mw me dw sd
+        55d0c0013000-55d0c057d000 r-xp 00013000 08:01 1234 /usr/bin/trellis-proxy
+        Rss:                2968 kB
+        Anonymous:             0 kB
+        VmFlags: rd ex mr mw me dw sd
+        55d0c0a32000-55d0c0a33000 r--p 00a31000 08:01 1234 /usr/bin/trellis-proxy
+        Rss:                   4 kB
+        Anonymous:             4 kB
+        55d0c0a33000-55d0c0a56000 rw-p 00a32000 08:01 1234 /usr/bin/trellis-proxy
+        Rss:                 140 kB
+        Anonymous:            16 kB
+        7f0000000000-7f0000100000 rw-p 00000000 00:00 0
+        Rss:                2456 kB
+        Anonymous:          2456 kB
+        7f0000200000-7f0000300000 r--s 00000000 00:01 77 /memfd:doublemapper (deleted)
+        Rss:                  64 kB
+        Anonymous:             0 kB
+        7f0000600000-7f0000700000 r--p 00000000 08:01 98 /usr/lib/x86_64-linux-gnu/libcrypto.so.3
+        Rss:                   0 kB
+        Anonymous:             0 kB
+        7ffc00000000-7ffc00002000 r-xp 00000000 00:00 0 [vdso]
+        Rss:                   8 kB
+        Anonymous:             0 kB
+        7f0000400000-7f0000500000 r-xp 00028000 08:01 99 /usr/lib/x86_64-linux-gnu/libc.so.6
+        Rss:                 896 kB
+        Anonymous:             0 kB
+        """;
 
+    private static readonly StartupPages.ReleasableMapping[] ReleasableInSample =
+    [
+        new(0x55d0c0000000, 0x55d0c0013000, 72 * 1024),
+        new(0x55d0c0013000, 0x55d0c057d000, 2968 * 1024),
+        new(0x7f0000400000, 0x7f0000500000, 896 * 1024),
+    ];
+
+    [Fact]
+    public void Scanner_OnlyCleanReadOnlyPrivateFileMappingsWithResidentPages()
+    {
+        var scanner = new StartupPages.SmapsScanner();
         var releasable = new List<StartupPages.ReleasableMapping>();
-        foreach (var mapping in new StartupPages.ReleasableMappings(Encoding.ASCII.GetBytes(smaps)))
+        foreach (var line in Smaps.Split('\n'))
         {
-            releasable.Add(mapping);
+            if (scanner.Accept(Encoding.ASCII.GetBytes(line)) is { } mapping)
+            {
+                releasable.Add(mapping);
+            }
         }
 
-        Assert.Equal(
-            [
-                new StartupPages.ReleasableMapping(0x55d0c0000000, 0x55d0c0013000, 72 * 1024),
-                new StartupPages.ReleasableMapping(0x55d0c0013000, 0x55d0c057d000, 2968 * 1024),
-                new StartupPages.ReleasableMapping(0x7f0000400000, 0x7f0000500000, 896 * 1024),
-            ],
-            releasable);
+        if (scanner.Finish() is { } last)
+        {
+            releasable.Add(last);
+        }
+
+        Assert.Equal(ReleasableInSample, releasable);
+    }
+
+    /// <summary>A test host's smaps runs to megabytes (thousands of mappings): it is read a chunk at a time, lines split across chunks.</summary>
+    [Theory]
+    [InlineData(97)]
+    [InlineData(4096)]
+    public void Scan_ThroughASmallBuffer_FindsTheSameMappings(int bufferSize)
+    {
+        using var file = new TemporaryFile(Encoding.ASCII.GetBytes(Smaps));
+        using var handle = File.OpenHandle(file.Path);
+        var releasable = new List<StartupPages.ReleasableMapping>();
+
+        var released = StartupPages.Scan(handle, new byte[bufferSize], mapping =>
+        {
+            releasable.Add(mapping);
+            return mapping.ResidentBytes;
+        });
+
+        Assert.Equal(ReleasableInSample, releasable);
+        Assert.Equal((72 + 2968 + 896) * 1024, released);
     }
 
     [Fact]
