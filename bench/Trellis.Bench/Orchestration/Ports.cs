@@ -24,21 +24,21 @@ internal static class Ports
     public static async Task WaitListeningAsync(int port, ManagedProcess owner, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTimeOffsetNow() + timeout;
-        while (!IsListening(port))
+        while (true)
         {
             if (owner.HasExited)
             {
                 throw new SetupFailedException(owner.ExitDescription());
+            }
+            if (IsListening(port))
+            {
+                return;
             }
             if (DateTimeOffsetNow() > deadline)
             {
                 throw new SetupFailedException($"{owner.Name} did not listen on 127.0.0.1:{port} within {timeout.TotalSeconds:0} s: {owner.Tail()}");
             }
             await Task.Delay(50, cancellationToken);
-        }
-        if (owner.HasExited)
-        {
-            throw new SetupFailedException(owner.ExitDescription());
         }
     }
 
@@ -49,7 +49,7 @@ internal static class Ports
     /// </summary>
     public static bool IsListening(int port)
     {
-        var portHex = port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
+        var localPort = ":" + port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
         foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
         {
             if (!File.Exists(table))
@@ -59,7 +59,7 @@ internal static class Ports
             foreach (var line in File.ReadLines(table).Skip(1))
             {
                 var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (fields.Length > 3 && fields[3] == "0A" && fields[1].EndsWith(":" + portHex, StringComparison.Ordinal))
+                if (fields.Length > 3 && fields[3] == "0A" && fields[1].EndsWith(localPort, StringComparison.Ordinal))
                 {
                     return true;
                 }

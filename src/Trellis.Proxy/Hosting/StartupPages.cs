@@ -79,17 +79,24 @@ internal static partial class StartupPages
                 text = text[(newline + 1)..];
             }
 
-            if (read == 0 || text.Length == buffer.Length)
+            if (read == 0)
             {
-                // The end (a last line without a newline ends it too), or a line longer than the
-                // buffer, which no smaps has: what was read whole is released, the rest left.
-                released += read == 0 && scanner.Accept(text) is { } last ? release(last) : 0;
-                return released + (scanner.Finish() is { } final ? release(final) : 0);
+                // The end; a last line without a newline ends there.
+                released += scanner.Accept(text) is { } mapping ? release(mapping) : 0;
+                break;
+            }
+
+            if (text.Length == buffer.Length)
+            {
+                // A line longer than the buffer, which no smaps has: what was read whole is released, the rest left.
+                break;
             }
 
             text.CopyTo(buffer);
             kept = text.Length;
         }
+
+        return released + (scanner.Finish() is { } last ? release(last) : 0);
     }
 
     /// <summary>
@@ -98,7 +105,7 @@ internal static partial class StartupPages
     /// file (not an anonymous or kernel one such as [vdso] or [heap]) with pages resident and none
     /// anonymous; that is known at the next header, or at the end.
     /// </summary>
-    internal struct SmapsScanner()
+    private struct SmapsScanner()
     {
         private ulong _start;
         private ulong _end;
