@@ -170,7 +170,7 @@ internal sealed class BenchRunner(BenchOptions options, TextWriter log)
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                     timeout.CancelAfter(TimeSpan.FromSeconds(3));
                     using var connection = await Http1Connection.ConnectAsync(running.Entry, timeout.Token);
-                    await connection.RoundTripAsync(timeout.Token);
+                    connection.RoundTrip(TimeSpan.FromSeconds(3));
                 }
                 else
                 {
