@@ -11,7 +11,8 @@ namespace Trellis.Bench.Load;
 /// Open-loop, constant-rate gRPC unary load (Grpc.Net.Client over h2c, one HTTP/2 connection).
 /// One schedule fires calls at absolute intended times without waiting for earlier calls, so the
 /// system under test can never hold the schedule back (no coordinated omission by construction);
-/// each call is timed from its actual send, excluding the generator's own timer lateness.
+/// each call is timed from its actual send, excluding the generator's own timer lateness. The
+/// schedule runs on its own thread, paced like the HTTP/1.1 open loop.
 /// </summary>
 internal static class GrpcOpenLoop
 {
@@ -42,27 +43,47 @@ internal static class GrpcOpenLoop
         ArgumentOutOfRangeException.ThrowIfLessThan(rate, 1);
         using var channel = CreateChannel(endpoint);
         var client = new Echo.EchoClient(channel);
-        await client.EchoAsync(new EchoMessage { Payload = Payload }, deadline: DeadlineIn(5), cancellationToken: cancellationToken);
+        try
+        {
+            await client.EchoAsync(new EchoMessage { Payload = Payload }, deadline: DeadlineIn(5), cancellationToken: cancellationToken);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+        {
+            // A phase stopped during its opening call ends like one stopped on schedule.
+            throw new OperationCanceledException(cancellationToken);
+        }
         var state = new State();
         var intervalTicks = Stopwatch.Frequency / (double)rate;
         var start = Stopwatch.GetTimestamp();
         var count = (long)(rate * duration.TotalSeconds);
-        var calls = new List<Task>((int)Math.Min(count, 1_000_000));
-        for (long i = 0; i < count; i++)
-        {
-            var intended = start + (long)(i * intervalTicks);
-            var now = Stopwatch.GetTimestamp();
-            if (now < intended)
-            {
-                await Task.Delay(TimeSpan.FromSeconds((intended - now) / (double)Stopwatch.Frequency), cancellationToken);
-            }
-            calls.Add(CallAsync(client, state, intended - start, cancellationToken));
-        }
+        var calls = await Task.Factory.StartNew(
+            () => FireOnSchedule(client, state, start, intervalTicks, count, cancellationToken),
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
         await Task.WhenAll(calls);
         return new PhaseResult(state.Histogram, state.Requests, state.Errors, duration.TotalSeconds, state.FirstError)
         {
             WorstAtSeconds = state.WorstMicros > 0 ? state.WorstDue / (double)Stopwatch.Frequency : double.NaN,
         };
+    }
+
+    /// <summary>
+    /// Starts each call at its intended time from a thread of its own, sleeping with
+    /// clock_nanosleep in between: awaiting Task.Delay fired calls in bursts, as the runtime's timers
+    /// fire together every few milliseconds on the generator's shared core.
+    /// </summary>
+    private static List<Task> FireOnSchedule(Echo.EchoClient client, State state, long start, double intervalTicks, long count, CancellationToken cancellationToken)
+    {
+        var calls = new List<Task>((int)Math.Min(count, 1_000_000));
+        for (long i = 0; i < count && !cancellationToken.IsCancellationRequested; i++)
+        {
+            var intended = start + (long)(i * intervalTicks);
+            MonotonicClock.SleepUntil(intended);
+            calls.Add(CallAsync(client, state, intended - start, cancellationToken));
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        return calls;
     }
 
     private static async Task CallAsync(Echo.EchoClient client, State state, long due, CancellationToken cancellationToken)
