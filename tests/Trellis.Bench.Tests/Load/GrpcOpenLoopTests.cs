@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Grpc.Core;
 using Trellis.Bench.Load;
 using Trellis.Bench.Orchestration;
@@ -31,6 +33,20 @@ public sealed class GrpcOpenLoopTests
     }
 
     [Fact]
+    public async Task RunAsync_CancelledDuringTheOpeningCall_StopsAsOnSchedule()
+    {
+        // Accepts connections and never answers, so the opening call is still waiting when the phase is stopped.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+
+        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => GrpcOpenLoop.RunAsync((IPEndPoint)silent.LocalEndpoint, rate: 10, TimeSpan.FromSeconds(1), cancel.Token));
+
+        Assert.Equal(cancel.Token, error.CancellationToken);
+    }
+
+    [Fact]
     public async Task RunAsync_NothingListening_FailsOnTheOpeningCall()
     {
         var endpoint = Ports.Loopback(Ports.Free());
@@ -53,21 +69,30 @@ public sealed class GrpcOpenLoopTests
             _run = OriginServer.RunAsync(Ports.Free(), grpcPort, _stop.Token);
         }
 
-        public System.Net.IPEndPoint GrpcEndpoint { get; }
+        public IPEndPoint GrpcEndpoint { get; }
 
         public static async Task<RunningOrigin> StartAsync()
         {
             var origin = new RunningOrigin(Ports.Free());
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            while (!Ports.IsListening(origin.GrpcEndpoint.Port))
+            try
             {
-                if (origin._run.IsCompleted)
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                while (!Ports.IsListening(origin.GrpcEndpoint.Port))
                 {
-                    await origin._run;
+                    if (origin._run.IsCompleted)
+                    {
+                        await origin._run;
+                    }
+                    await Task.Delay(20, timeout.Token);
                 }
-                await Task.Delay(20, timeout.Token);
+                return origin;
             }
-            return origin;
+            catch
+            {
+                // An origin that never listened is stopped, not left running in the test process.
+                await origin.DisposeAsync();
+                throw;
+            }
         }
 
         public async ValueTask DisposeAsync()
