@@ -25,6 +25,7 @@ public static class ProxyCommandLine
     private static readonly Flag<TimeSpan> ConnectTimeout = Duration("--connect-timeout", "3s", "How long to wait for an upstream connection (then 504).");
     private static readonly Flag<TimeSpan> ResponseTimeout = Duration("--response-timeout", "0", "How long to wait for an upstream's response headers (then 504); 0 waits forever.");
     private static readonly Flag<TimeSpan> DrainTimeout = Duration("--drain-timeout", "30s", "On shutdown, how long in-flight requests may take before connections are closed.");
+    private static readonly Flag<TimeSpan> IdleMemoryRelease = Duration("--idle-memory-release", "30s", "After this long without traffic, give back the memory traffic left behind (collected heap, free socket buffers, the C heap's free pages, code not run since); 0 never.");
 
     private static readonly Flag<string?> IdentityDirectory = Text("--identity-dir", "A directory holding this proxy's mesh identity from files: tls.crt (leaf and chain), tls.key, ca.crt (trust anchors).");
     private static readonly Flag<string?> OutboundDestinationIdentity = Text("--outbound-destination-identity", "The SPIFFE ID the --outbound-destination must prove: that hop becomes mTLS.");
@@ -38,7 +39,7 @@ public static class ProxyCommandLine
     private static readonly IFlag[] Flags =
     [
         OutboundListen, InboundListen, AdminListen, OutboundDestination, InboundDestination,
-        OpaquePorts, DetectTimeout, ConnectTimeout, ResponseTimeout, DrainTimeout,
+        OpaquePorts, DetectTimeout, ConnectTimeout, ResponseTimeout, DrainTimeout, IdleMemoryRelease,
         IdentityDirectory, OutboundDestinationIdentity, Controller, ControllerName, TrustAnchor, Identity, IdentityTokenFile, ResolveTimeout,
     ];
 
@@ -77,6 +78,7 @@ public static class ProxyCommandLine
         ConnectTimeout = ConnectTimeout.Value(result),
         ResponseTimeout = ResponseTimeout.Value(result) is var t && t == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : t,
         DrainTimeout = DrainTimeout.Value(result),
+        IdleMemoryRelease = IdleMemoryRelease.Value(result),
         IdentityDirectory = IdentityDirectory.Value(result),
         OutboundDestinationIdentity = OutboundDestinationIdentity.Value(result),
         Controller = Controller.Value(result),

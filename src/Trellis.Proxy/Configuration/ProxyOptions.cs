@@ -30,6 +30,9 @@ public sealed record ProxyOptions
 
     public required TimeSpan DrainTimeout { get; init; }
 
+    /// <summary>How long the proxy must carry no traffic before it gives memory back; <see cref="TimeSpan.Zero"/> never.</summary>
+    public TimeSpan IdleMemoryRelease { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>A directory with <c>tls.crt</c>, <c>tls.key</c> and <c>ca.crt</c>: a mesh identity from files.</summary>
     public string? IdentityDirectory { get; init; }
 

@@ -31,6 +31,7 @@ public sealed partial class ProxyHost : IAsyncDisposable
     private readonly ProxyListener _outbound;
     private readonly ProxyListener _inbound;
     private readonly AdminServer _admin;
+    private IdleMemoryRelease? _idleMemoryRelease;
 
     /// <exception cref="Identity.IdentityLoadException">The identity files are missing or invalid.</exception>
     /// <exception cref="System.Net.Sockets.SocketException">A listener cannot bind.</exception>
@@ -96,6 +97,7 @@ public sealed partial class ProxyHost : IAsyncDisposable
         await _outboundStack.DisposeAsync();
         await _inboundStack.DisposeAsync();
         await _admin.DisposeAsync();
+        _idleMemoryRelease?.Dispose();
         await _mesh.DisposeAsync();
         _tracker.Dispose();
     }
@@ -107,6 +109,11 @@ public sealed partial class ProxyHost : IAsyncDisposable
         {
             await _mesh.IdentityReady;
             ReleaseStartupMemory();
+            if (_options.IdleMemoryRelease > TimeSpan.Zero)
+            {
+                _idleMemoryRelease = new IdleMemoryRelease(_options.IdleMemoryRelease, TrafficSeen, ReleaseIdleMemory, _time);
+            }
+
             _state.MarkListening();
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -134,6 +141,26 @@ public sealed partial class ProxyHost : IAsyncDisposable
         var dehydrated = DehydratedData.Release();
         LogStartupMemoryReleased(_logger, dehydrated / 1024, StartupPages.Release() / 1024);
     }
+
+    /// <summary>
+    /// What a quiet proxy gives back (<see cref="IdleMemoryRelease"/>): the socket pool's free blocks,
+    /// then the same collection as at start-up, which reclaims them with everything else the traffic
+    /// left, then the C heap's free pages and the code and constants not run since the last release.
+    /// Measured on the benchmark's meshed pair after <c>wrk -c20</c> for 5 s, the client-side proxy:
+    /// 17.6 MB (8.9 anonymous) without it; 10.1 MB (7.7) once quiet; 9.2 MB (6.9) after the pooled
+    /// mesh connections closed and it went quiet again.
+    /// </summary>
+    private void ReleaseIdleMemory()
+    {
+        var blocks = PinnedBlockPool.Sockets.Trim();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        NativeHeap.Trim();
+        LogIdleMemoryReleased(_logger, blocks * (PinnedBlockPool.BlockSize / 1024), StartupPages.Release() / 1024);
+    }
+
+    /// <summary>Moves whenever either side opens or closes a connection or reads a byte.</summary>
+    private long TrafficSeen() =>
+        Metrics.TcpOpenTotal.Total() + Metrics.TcpCloseTotal.Total() + Metrics.TcpReadBytesTotal.Total();
 
     private ProxyComponents Components(TrafficDirection direction, IDestinationResolver resolver, IUpstreamConnector dialer, ILoggerFactory loggerFactory) =>
         new(_options, direction, resolver, new MeteredUpstreamConnector(dialer, Metrics, direction), _mesh.Identity, Metrics, _tracker, _time, loggerFactory);
@@ -180,4 +207,7 @@ public sealed partial class ProxyHost : IAsyncDisposable
 
     [LoggerMessage(34, LogLevel.Debug, "released {Dehydrated} kB of the binary's start-up data and {Pages} kB of start-up code and constants")]
     private static partial void LogStartupMemoryReleased(ILogger logger, long dehydrated, long pages);
+
+    [LoggerMessage(35, LogLevel.Debug, "quiet: released {Blocks} kB of free socket buffers and {Pages} kB of code and constants")]
+    private static partial void LogIdleMemoryReleased(ILogger logger, long blocks, long pages);
 }

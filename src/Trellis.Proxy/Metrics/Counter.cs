@@ -28,6 +28,18 @@ public sealed class CounterFamily : MetricFamily<Counter>
     {
     }
 
+    /// <summary>The sum of every series' count.</summary>
+    public long Total()
+    {
+        var total = 0L;
+        foreach (var counter in SeriesInAnyOrder)
+        {
+            total += counter.Value;
+        }
+
+        return total;
+    }
+
     private protected override Counter Create(string renderedLabels) => new(renderedLabels);
 
     private protected override void WriteSeries(StringBuilder output)

@@ -102,4 +102,7 @@ public abstract class MetricFamily<TSeries> : MetricFamily
 
     private protected IEnumerable<KeyValuePair<string, TSeries>> Series =>
         _series.OrderBy(s => s.Key, StringComparer.Ordinal);
+
+    /// <summary>Every series, unsorted: for sums, which do not need the exposition's order.</summary>
+    private protected IEnumerable<TSeries> SeriesInAnyOrder => _series.Select(s => s.Value);
 }

@@ -28,6 +28,19 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
     /// <summary>Free blocks held for reuse.</summary>
     public int Retained => Volatile.Read(ref _retained);
 
+    /// <summary>Lets go of every free block, for the GC to reclaim; returns how many there were.</summary>
+    public int Trim()
+    {
+        var dropped = 0;
+        while (_free.TryDequeue(out _))
+        {
+            Interlocked.Decrement(ref _retained);
+            dropped++;
+        }
+
+        return dropped;
+    }
+
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minBufferSize, BlockSize);

@@ -23,6 +23,7 @@ public class ProxyCommandLineTests
         Assert.Equal(TimeSpan.FromSeconds(10), options.DetectTimeout);
         Assert.Equal(Timeout.InfiniteTimeSpan, options.ResponseTimeout);
         Assert.Equal(TimeSpan.FromSeconds(30), options.DrainTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.IdleMemoryRelease);
         Assert.True(options.OpaquePorts.SetEquals([25, 587, 3306, 4444, 5432, 6379, 9300, 11211]));
         Assert.Null(options.OutboundDestination);
         Assert.Null(options.Controller);
@@ -63,6 +64,25 @@ public class ProxyCommandLineTests
         Assert.NotEqual(0, exitCode);
         Assert.Null(options);
         Assert.Contains("--drain-timeout (or TRELLIS_PROXY_DRAIN_TIMEOUT): 'soon' is not a duration", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void IdleMemoryRelease_Zero_TurnsItOff()
+    {
+        var (exitCode, options, _) = Invoke(["--idle-memory-release", "0"]);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(TimeSpan.Zero, options!.IdleMemoryRelease);
+    }
+
+    [Fact]
+    public void IdleMemoryRelease_NotADuration_FailsNamingIt()
+    {
+        var (exitCode, options, output) = Invoke(["--idle-memory-release", "later"]);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Null(options);
+        Assert.Contains("--idle-memory-release (or TRELLIS_PROXY_IDLE_MEMORY_RELEASE): 'later' is not a duration", output, StringComparison.Ordinal);
     }
 
     [Fact]

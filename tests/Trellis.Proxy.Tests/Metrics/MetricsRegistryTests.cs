@@ -29,6 +29,17 @@ public class MetricsRegistryTests
     }
 
     [Fact]
+    public void Total_SumsEverySeriesOfTheFamily()
+    {
+        var family = new MetricsRegistry().Counter("c", "h", "a");
+        family.WithLabels("x").Add(40);
+        family.WithLabels("y").Add(2);
+
+        Assert.Equal(42, family.Total());
+        Assert.Equal(0, new MetricsRegistry().Counter("empty", "h", "a").Total());
+    }
+
+    [Fact]
     public void WithLabels_SameValues_ReturnsSameSeries()
     {
         var family = new MetricsRegistry().Counter("c", "h", "a");

@@ -55,6 +55,34 @@ public class PinnedBlockPoolTests
     }
 
     [Fact]
+    public void Trim_DropsEveryFreeBlock_AndRentingAfterGetsANewOne()
+    {
+        var pool = new PinnedBlockPool(maxRetained: 4);
+        var blocks = Enumerable.Range(0, 3).Select(_ => pool.Rent()).ToList();
+        blocks.ForEach(b => b.Dispose());
+
+        var dropped = pool.Trim();
+
+        Assert.Equal(3, dropped);
+        Assert.Equal(0, pool.Retained);
+        using var fresh = pool.Rent();
+        Assert.DoesNotContain(fresh, blocks);
+    }
+
+    [Fact]
+    public void Trim_LeavesRentedBlocksWithTheirOwners()
+    {
+        var pool = new PinnedBlockPool(maxRetained: 4);
+        var rented = pool.Rent();
+        pool.Rent().Dispose();
+
+        Assert.Equal(1, pool.Trim());
+        rented.Dispose();
+
+        Assert.Equal(1, pool.Retained);
+    }
+
+    [Fact]
     public void Rent_MoreThanABlock_Throws() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new PinnedBlockPool(maxRetained: 1).Rent(PinnedBlockPool.BlockSize + 1));
 }

@@ -1,0 +1,32 @@
+using System.Runtime.InteropServices;
+
+namespace Trellis.Proxy.Hosting;
+
+/// <summary>
+/// The C heap, where OpenSSL keeps its connections' state. glibc's malloc returns freed memory to
+/// the system only from the top of its heap and from large blocks; what a burst of TLS connections
+/// freed in the middle stays resident until <c>malloc_trim</c> hands its whole free pages back.
+/// </summary>
+internal static partial class NativeHeap
+{
+    /// <summary>Returns the C heap's free pages to the system; true when some went back (never where the C library has no <c>malloc_trim</c>, as musl).</summary>
+    public static bool Trim()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        try
+        {
+            return MallocTrim(0) == 1;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
+}
