@@ -9,23 +9,9 @@ namespace Trellis.Proxy.Hosting;
 /// </summary>
 internal static partial class NativeHeap
 {
-    /// <summary>Returns the C heap's free pages to the system; true when some went back (never where the C library has no <c>malloc_trim</c>, as musl).</summary>
-    public static bool Trim()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-
-        try
-        {
-            return MallocTrim(0) == 1;
-        }
-        catch (EntryPointNotFoundException)
-        {
-            return false;
-        }
-    }
+    /// <summary>Returns the C heap's free pages to the system; true when some went back.</summary>
+    /// <remarks>The published proxy targets glibc and binds this when it is linked (DirectPInvoke in its project).</remarks>
+    public static bool Trim() => OperatingSystem.IsLinux() && MallocTrim(0) == 1;
 
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
