@@ -78,10 +78,11 @@ public sealed partial class ProxyHost : IAsyncDisposable
     /// <summary>Stops accepting, lets in-flight work finish up to the drain deadline, then closes the rest.</summary>
     public async Task StopAsync()
     {
-        _state.MarkDraining();
-        LogDraining(_logger, _tracker.Count, _options.DrainTimeout);
+        // Listeners first: once /ready says draining, a new connection must already be refused.
         await _outbound.DisposeAsync();
         await _inbound.DisposeAsync();
+        _state.MarkDraining();
+        LogDraining(_logger, _tracker.Count, _options.DrainTimeout);
         using var deadline = new CancellationTokenSource(_options.DrainTimeout, _time);
         await Task.WhenAll(
             _outboundStack.DrainAsync(deadline.Token),
