@@ -38,9 +38,6 @@ internal sealed class IdleMemoryRelease : IDisposable
         _timer = time.CreateTimer(static state => ((IdleMemoryRelease)state!).Sample(), this, samplePeriod, samplePeriod);
     }
 
-    /// <summary>How many times memory was given back.</summary>
-    public int Releases { get; private set; }
-
     public void Dispose() => _timer.Dispose();
 
     /// <summary>Two samples in a row without traffic span at least the quiet period.</summary>
@@ -57,7 +54,6 @@ internal sealed class IdleMemoryRelease : IDisposable
         {
             _released = true;
             _release();
-            Releases++;
         }
     }
 }
