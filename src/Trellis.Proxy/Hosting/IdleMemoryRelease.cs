@@ -6,8 +6,8 @@ namespace Trellis.Proxy.Hosting;
 /// the socket pool keeps its free blocks, the C heap keeps what OpenSSL freed, and the code of
 /// the TLS handshake and the HTTP paths stays resident. A proxy sits beside every pod and most
 /// pods are idle most of the time, so what an idle proxy holds is multiplied the most; measured
-/// on the benchmark's meshed pair after <c>wrk -c20</c> for 5 s, the proxies held 17.3 MB (8.8
-/// anonymous) for as long as they stayed quiet.
+/// on the benchmark's meshed pair after <c>wrk -c20</c> for 5 s, the proxies held 17.0-17.2 MB
+/// (8.7 anonymous) for as long as they stayed quiet.
 /// </summary>
 /// <remarks>
 /// Traffic is what the proxy's own connection metrics count: connections opened and closed and

@@ -38,9 +38,9 @@ public class IdleMemoryTests
     /// <summary>
     /// The client-side proxy's file-backed resident memory (its code and constants, libcrypto's,
     /// the C library's) once it has gone quiet after 4,000 requests on 20 mesh connections,
-    /// measured 2026-12-06: 3.4 MB when it gives memory back (Hosting/IdleMemoryRelease.cs; with
+    /// measured 2026-12-06: 3,408 kB when it gives memory back (Hosting/IdleMemoryRelease.cs; with
     /// debug logging on, which this test needs to see the release and which itself runs code),
-    /// 8.8 MB when it does not (libcrypto 3.1 MB against 0.4). The bound sits between the two.
+    /// 8,760 kB when it does not (libcrypto 3,068 kB against 404). The bound sits between the two.
     /// </summary>
     private const long QuietFileBackedBoundKb = 5_500;
 
