@@ -148,7 +148,7 @@ public sealed partial class ProxyHost : IAsyncDisposable
     /// then the same collection as at start-up, which reclaims them with everything else the traffic
     /// left, then the C heap's free pages and the code and constants not run since the last release.
     /// Measured on the benchmark's meshed pair after <c>wrk -c20</c> for 5 s, the client-side proxy:
-    /// 17.2 MB (8.7 anonymous) without it; 9.9 MB (6.9) once its pooled mesh connections had closed
+    /// 17.2 MB (8.7 anonymous) without it; 10.4-10.6 MB (7.1) once its pooled mesh connections had closed
     /// and it had gone quiet again (docs/performance.md, "Idle release").
     /// </summary>
     private void ReleaseIdleMemory()
