@@ -9,9 +9,16 @@ namespace Trellis.Proxy.Hosting;
 /// </summary>
 internal static partial class NativeHeap
 {
-    /// <summary>Returns the C heap's free pages to the system; true when some went back.</summary>
+    /// <summary>Returns the C heap's free pages to the system.</summary>
     /// <remarks>The published proxy targets glibc and binds this when it is linked (DirectPInvoke in its project).</remarks>
-    public static bool Trim() => OperatingSystem.IsLinux() && MallocTrim(0) == 1;
+    public static void Trim()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            // It answers whether any memory went back; either way there is nothing to do about it.
+            _ = MallocTrim(0);
+        }
+    }
 
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);

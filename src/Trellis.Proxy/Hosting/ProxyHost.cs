@@ -138,7 +138,7 @@ public sealed partial class ProxyHost : IAsyncDisposable
     /// </summary>
     private void ReleaseStartupMemory()
     {
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        CollectAndDecommit();
         var dehydrated = DehydratedData.Release();
         LogStartupMemoryReleased(_logger, dehydrated / 1024, StartupPages.Release() / 1024);
     }
@@ -154,10 +154,14 @@ public sealed partial class ProxyHost : IAsyncDisposable
     private void ReleaseIdleMemory()
     {
         var blocks = PinnedBlockPool.Sockets.Trim();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        CollectAndDecommit();
         NativeHeap.Trim();
         LogIdleMemoryReleased(_logger, blocks * (PinnedBlockPool.BlockSize / 1024), StartupPages.Release() / 1024);
     }
+
+    /// <summary>A full, blocking, compacting collection that also decommits what it frees.</summary>
+    private static void CollectAndDecommit() =>
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
     /// <summary>Moves whenever either side opens or closes a connection or reads a byte.</summary>
     private long TrafficSeen() =>

@@ -4,9 +4,9 @@ using Trellis.Proxy.IntegrationTests.Mesh;
 namespace Trellis.Proxy.IntegrationTests.Memory;
 
 /// <summary>
-/// Holds the published proxy's memory once it reports ready, and once it has gone quiet after traffic: its private memory, the part of its
-/// idle RSS that every pod pays for alone, and the executable's read-only data and libcrypto it
-/// keeps mapped.
+/// Holds the published proxy's memory once it reports ready, and once it has gone quiet after
+/// traffic: its private memory, the part of its idle RSS that every pod pays for alone, and the
+/// executable's read-only data and libcrypto it keeps mapped.
 /// Memory, not time: the figures are the same from run to run within a few hundred KB on this machine.
 /// </summary>
 public class IdleMemoryTests
