@@ -7,7 +7,10 @@
 #
 # How: a meshed pair per protocol (HTTP/1.1 and gRPC, mTLS between the proxies, an origin behind),
 # each proxy under bench/layout/pagetrace.c, which records where execution enters each page of the
-# code; start, traffic both ways, admin scrapes, graceful shutdown. As root, the same again in
+# code; start, traffic both ways, admin scrapes, a quiet half minute after the proxies released
+# their idle memory, graceful shutdown. What the quiet proxies ran goes first in the list: a quiet
+# proxy gives its code pages back (--idle-memory-release) and faults back only what it runs then,
+# so that code packed together comes back as a few 64 KiB blocks, not dozens. As root, the same again in
 # hosts mode (trellis up, an origin pod and a client pod), so the control-plane client's code
 # (certificates and destinations from trellis-controller) is laid out too. The recorded addresses are
 # mapped to method names with the binary's symbols. Each round builds the proxy with the list so
@@ -18,7 +21,9 @@
 # ROUNDS=1 the list is shorter, so merge what it finds into the committed list (docs/performance.md,
 # "Code layout"). Everything listens on 127.0.0.1 or in the pods it creates on
 # trellis0, and is stopped and removed on exit.
-#   bench/layout/order.sh [ROUNDS]     (default 4)
+# A second argument starts from an existing list (the committed one): round 1 then builds with it
+# and only refines it, which is how a change to the workload is taken in without 4 rounds.
+#   bench/layout/order.sh [ROUNDS [START_LIST]]     (default 4, from nothing)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -29,6 +34,8 @@ export DEBIAN_FRONTEND=noninteractive
 require_packages gcc libc6-dev binutils curl openssl nghttp2-client
 
 rounds=${1:-4}
+start_list=${2:-}
+[ -z "$start_list" ] || [ -s "$start_list" ] || die "$start_list: no such list"
 order=src/Trellis.Proxy/trellis-proxy.order
 work=$(mktemp -d /tmp/trellis-layout.XXXXXX)
 pids=()
@@ -67,6 +74,17 @@ printf '\0\0\0\0\7\n\5hello' >"$work/echo.grpc"
 mkfifo "$work/origin-stdin"
 exec 7<>"$work/origin-stdin"
 
+# quiet_phase BINARY: every traced proxy of BINARY, once its traffic stopped long enough for its
+# idle release (2 s of quiet, the release, slow under the tracer), runs quietly for 30 s with its
+# entries going to its report's .quiet file (pagetrace.c, SIGUSR2 starts and ends that phase).
+quiet_phase() {
+    local binary=$1
+    sleep 15
+    pkill -USR2 -f "^$binary " || die "no traced proxy to start the quiet phase in"
+    sleep 30
+    pkill -USR2 -f "^$binary " || die "the traced proxies stopped in the quiet phase"
+}
+
 # trace BINARY OUTDIR WINDOW: one traced run of the workload; OUTDIR/<role>-<protocol>.entries
 # Every traced proxy gets a 30 s connect timeout: under the tracer a peer proxy's accept can
 # take longer than the default 3 s, and a 504 would fail the workload.
@@ -83,12 +101,12 @@ trace() {
         PAGETRACE_WINDOW=$window PAGETRACE_OUT="$out/server-$protocol.entries" LD_PRELOAD="$work/pagetrace.so" \
             "$binary" --outbound-listen 127.0.0.1:${spare}50 --inbound-listen 127.0.0.1:$server \
             --admin-listen 127.0.0.1:$server_admin --inbound-destination 127.0.0.1:$origin \
-            --identity-dir "$work/pki/hello" --connect-timeout 30s >"$out/server-$protocol.log" 2>&1 &
+            --identity-dir "$work/pki/hello" --connect-timeout 30s --idle-memory-release 2s >"$out/server-$protocol.log" 2>&1 &
         pids+=($!)
         PAGETRACE_WINDOW=$window PAGETRACE_OUT="$out/client-$protocol.entries" LD_PRELOAD="$work/pagetrace.so" \
             "$binary" --outbound-listen 127.0.0.1:$client --inbound-listen 127.0.0.1:${spare}51 \
             --admin-listen 127.0.0.1:$client_admin --outbound-destination 127.0.0.1:$server \
-            --identity-dir "$work/pki/caller" --connect-timeout 30s --outbound-destination-identity "$APP_ID" >"$out/client-$protocol.log" 2>&1 &
+            --identity-dir "$work/pki/caller" --connect-timeout 30s --idle-memory-release 2s --outbound-destination-identity "$APP_ID" >"$out/client-$protocol.log" 2>&1 &
         pids+=($!)
     done
     # The tracer slows a start down: minutes, not seconds.
@@ -101,11 +119,13 @@ trace() {
     h2load -c 5 -m 16 -n 3000 -d "$work/echo.grpc" -H 'content-type: application/grpc' -H 'te: trailers' \
         http://127.0.0.1:28240/trellis.bench.Echo/Echo | grep -q '3000 succeeded' || die "gRPC load through the traced pair failed"
     for port in 28191 28192 28291 28292; do curl -s -o /dev/null "http://127.0.0.1:$port/metrics"; done
+    quiet_phase "$binary"
     # Graceful shutdown is part of the trace; the tracer writes its report at exit.
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait "${pids[@]}" 2>/dev/null || true
     pids=()
     ls "$out"/*.entries >/dev/null 2>&1 || die "the traced proxies wrote no report"
+    ls "$out"/*.quiet >/dev/null 2>&1 || die "the traced proxies wrote no report of their quiet phase"
 }
 
 # trace_hosts BINARY OUTDIR WINDOW: the same workload in hosts mode; OUTDIR/pod-<pid>.entries
@@ -117,7 +137,7 @@ trace_hosts() {
     cat >"$work/traced-proxy" <<EOF
 #!/bin/sh
 [ "\$1" = --help ] && exec "$binary" "\$@"
-PAGETRACE_WINDOW=$window PAGETRACE_OUT="$out/pod-\$\$.entries" LD_PRELOAD="$work/pagetrace.so" exec "$binary" "\$@" --connect-timeout 30s
+PAGETRACE_WINDOW=$window PAGETRACE_OUT="$out/pod-\$\$.entries" LD_PRELOAD="$work/pagetrace.so" exec "$binary" "\$@" --connect-timeout 30s --idle-memory-release 2s
 EOF
     chmod 755 "$work/traced-proxy"
     "$cli" up >"$out/up.log" 2>&1 || die "trellis up failed: $(tail -3 "$out/up.log")"
@@ -146,6 +166,7 @@ EOF
     for pod_ip in $("$cli" get pods -n layout | awk 'NR > 1 { print $5 }'); do
         curl -s -o /dev/null "http://$pod_ip:4191/metrics"
     done
+    quiet_phase "$binary"
     # Stopping a pod drains and stops its proxy gracefully; the tracer writes its report at exit.
     for pid in "${run_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait "${run_pids[@]}" 2>/dev/null || true
@@ -171,33 +192,45 @@ methods() {
         { for (i = 1; i <= count; i++) print names[i] }' | LC_ALL=C sort -u
 }
 
-# layout: the list in the order the compiler gets it. Methods both kinds of proxy ran come first,
-# then those only file-identity proxies ran, then those only hosts-mode proxies ran, each group in
-# the order found; so either kind runs in a contiguous part of the code plus one other part.
+# layout: the list in the order the compiler gets it. Methods a quiet proxy ran come first, then
+# those both kinds of proxy ran, then those only file-identity proxies ran, then those only
+# hosts-mode proxies ran, then those of a start list this workload did not run, each group in the
+# order found; so either kind runs in a contiguous part of the code plus one other part.
 layout() {
+    LC_ALL=C sort -u "$work/ran-quiet" -o "$work/ran-quiet"
     LC_ALL=C sort -u "$work/ran-files" -o "$work/ran-files"
     LC_ALL=C sort -u "$work/ran-hosts" -o "$work/ran-hosts"
-    awk 'FILENAME == ARGV[1] { files[$0] = 1; next }
-         FILENAME == ARGV[2] { hosts[$0] = 1; next }
-         { group = ($0 in files) && ($0 in hosts) ? 0 : ($0 in files) ? 1 : 2; print group, FNR, $0 }' \
-        "$work/ran-files" "$work/ran-hosts" "$work/order" | LC_ALL=C sort -k1,1n -k2,2n | cut -d' ' -f3- >"$work/layout"
+    awk 'FILENAME == ARGV[1] { quiet[$0] = 1; next }
+         FILENAME == ARGV[2] { files[$0] = 1; next }
+         FILENAME == ARGV[3] { hosts[$0] = 1; next }
+         { group = ($0 in quiet) ? 0 : ($0 in files) && ($0 in hosts) ? 1 : ($0 in files) ? 2 : ($0 in hosts) ? 3 : 4
+           print group, FNR, $0 }' \
+        "$work/ran-quiet" "$work/ran-files" "$work/ran-hosts" "$work/order" | LC_ALL=C sort -k1,1n -k2,2n | cut -d' ' -f3- >"$work/layout"
 }
 
-: >"$work/order"
+: >"$work/ran-quiet"
 : >"$work/ran-files"
 : >"$work/ran-hosts"
-: >"$work/layout"
+if [ -n "$start_list" ]; then
+    cp "$start_list" "$work/order"
+    cp "$start_list" "$work/layout"
+else
+    : >"$work/order"
+    : >"$work/layout"
+fi
 for round in $(seq 1 "$rounds"); do
     echo "==> round $round of $rounds: publish with $(wc -l <"$work/layout") methods placed first, then trace"
     dotnet publish src/Trellis.Proxy -c Release -o "$work/bin$round" --nologo -v quiet -clp:ErrorsOnly \
         -p:IlcOrderFile="$work/layout" -p:IntermediateOutputPath="$work/obj$round/" || die "publishing the proxy failed"
     window=$([ "$round" = 1 ] && echo 16 || echo 8)
     trace "$work/bin$round/trellis-proxy" "$work/trace$round" "$window"
-    methods "$work/bin$round" "$work/trace$round"/*.entries >"$work/seen"
+    methods "$work/bin$round" "$work/trace$round"/*.entries "$work/trace$round"/*.quiet >"$work/seen"
     cat "$work/seen" >>"$work/ran-files"
+    methods "$work/bin$round" "$work/trace$round"/*.quiet >>"$work/ran-quiet"
     if $hosts; then
         trace_hosts "$work/bin$round/trellis-proxy" "$work/trace$round" "$window"
-        methods "$work/bin$round" "$work/trace$round"/pod-*.entries >"$work/seen-hosts"
+        methods "$work/bin$round" "$work/trace$round"/pod-*.entries "$work/trace$round"/pod-*.quiet >"$work/seen-hosts"
+        methods "$work/bin$round" "$work/trace$round"/pod-*.quiet >>"$work/ran-quiet"
         cat "$work/seen-hosts" >>"$work/ran-hosts"
         LC_ALL=C sort -u "$work/seen" "$work/seen-hosts" -o "$work/seen"
     fi

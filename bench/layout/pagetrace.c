@@ -10,6 +10,13 @@
 //
 // The program's own SIGSEGV handler (the .NET runtime's, for null references) is chained
 // behind this one: sigaction() for SIGSEGV is intercepted and remembered.
+//
+// SIGUSR2 starts the quiet phase: what a proxy runs once its traffic has stopped (timers, the
+// thread pool's upkeep), which order.sh lays out first so that a quiet proxy, after it released
+// its code pages, faults back as few 64 KiB blocks as possible. Every page is closed again, so
+// the first entry into each page the quiet proxy runs is seen, and entries go to
+// $PAGETRACE_OUT.quiet until a second SIGUSR2 ends the phase (shutdown is not quiet work). The
+// program cannot take SIGUSR2 over (sigaction() ignores it).
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -26,6 +33,8 @@
 
 static uintptr_t text_start, text_end, text_file_offset;
 static unsigned char *entered; // one bit per byte of code: execution entered a closed page there
+static unsigned char *entered_quiet; // the same, from the quiet phase on
+static volatile int quiet; // 0 before the quiet phase, 1 in it, 2 after it
 static uintptr_t *window;      // the pages left executable, a ring, oldest next
 static int window_size, window_next;
 static volatile int window_lock;
@@ -48,7 +57,8 @@ static void on_segv(int signal_number, siginfo_t *info, void *context)
         }
 
         uintptr_t bit = address - text_start;
-        __atomic_or_fetch(&entered[bit >> 3], (unsigned char)(1 << (bit & 7)), __ATOMIC_RELAXED);
+        unsigned char *bits = quiet == 1 ? entered_quiet : entered;
+        __atomic_or_fetch(&bits[bit >> 3], (unsigned char)(1 << (bit & 7)), __ATOMIC_RELAXED);
 
         // Every signal is blocked in here (sa_mask), so no handler running on this thread can
         // fault on a closed page while it holds the lock.
@@ -86,11 +96,32 @@ static void on_segv(int signal_number, siginfo_t *info, void *context)
     }
 }
 
+static void on_quiet(int signal_number)
+{
+    (void)signal_number;
+    while (__atomic_exchange_n(&window_lock, 1, __ATOMIC_ACQUIRE))
+    {
+    }
+
+    if (quiet++ == 0)
+    {
+        memset(window, 0, window_size * sizeof *window);
+        window_next = 0;
+        mprotect((void *)text_start, text_end - text_start, PROT_NONE);
+    }
+    __atomic_store_n(&window_lock, 0, __ATOMIC_RELEASE);
+}
+
 int sigaction(int signal_number, const struct sigaction *action, struct sigaction *previous)
 {
     if (!libc_sigaction)
     {
         libc_sigaction = dlsym(RTLD_NEXT, "sigaction");
+    }
+
+    if (signal_number == SIGUSR2 && text_start)
+    {
+        return 0;
     }
 
     if (signal_number != SIGSEGV || !text_start)
@@ -111,10 +142,9 @@ int sigaction(int signal_number, const struct sigaction *action, struct sigactio
     return 0;
 }
 
-static void write_report(void)
+static void write_entries(const char *path, const unsigned char *bits)
 {
-    const char *path = getenv("PAGETRACE_OUT");
-    FILE *out = fopen(path ? path : "pagetrace.out", "w");
+    FILE *out = fopen(path, "w");
     if (!out)
     {
         return;
@@ -122,13 +152,26 @@ static void write_report(void)
 
     for (uintptr_t offset = 0; offset < text_end - text_start; offset++)
     {
-        if (entered[offset >> 3] & (1 << (offset & 7)))
+        if (bits[offset >> 3] & (1 << (offset & 7)))
         {
             fprintf(out, "%016lx\n", (unsigned long)(offset + text_file_offset));
         }
     }
 
     fclose(out);
+}
+
+static void write_report(void)
+{
+    const char *path = getenv("PAGETRACE_OUT");
+    path = path ? path : "pagetrace.out";
+    write_entries(path, entered);
+    if (quiet)
+    {
+        char quiet_path[4096];
+        snprintf(quiet_path, sizeof quiet_path, "%s.quiet", path);
+        write_entries(quiet_path, entered_quiet);
+    }
 }
 
 __attribute__((constructor)) static void start_tracing(void)
@@ -167,6 +210,7 @@ __attribute__((constructor)) static void start_tracing(void)
     window_size = size && atoi(size) > 0 ? atoi(size) : 16;
     window = calloc(window_size, sizeof *window);
     entered = calloc(((text_end - text_start) >> 3) + 1, 1);
+    entered_quiet = calloc(((text_end - text_start) >> 3) + 1, 1);
     libc_sigaction = dlsym(RTLD_NEXT, "sigaction");
 
     struct sigaction action = {0};
@@ -174,6 +218,10 @@ __attribute__((constructor)) static void start_tracing(void)
     action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
     sigfillset(&action.sa_mask);
     libc_sigaction(SIGSEGV, &action, NULL);
+    struct sigaction quiet_action = {0};
+    quiet_action.sa_handler = on_quiet;
+    sigfillset(&quiet_action.sa_mask);
+    libc_sigaction(SIGUSR2, &quiet_action, NULL);
     atexit(write_report);
     mprotect((void *)text_start, text_end - text_start, PROT_NONE);
 }
