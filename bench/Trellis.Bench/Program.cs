@@ -25,6 +25,13 @@ internal static class Program
 
     private const int MinWorkerThreads = 16;
 
+    /// <summary>
+    /// A full run's quiet period. A trellis proxy gives memory back after 30 s without traffic and
+    /// again once its pooled mesh connections have closed (60-90 s after their last use), and its
+    /// timers fault a little code back over the next minutes: four minutes is past all of that.
+    /// </summary>
+    private const int FullRunQuietSeconds = 240;
+
     internal static RootCommand BuildCommand()
     {
         var quick = new Option<bool>("--quick") { Description = "Short run (under 5 minutes): 2 rounds, 2 s phases, 3 s saturation" };
@@ -68,6 +75,17 @@ internal static class Program
                 }
             });
         }
+        var quietSeconds = new Option<double?>("--quiet-seconds")
+        {
+            Description = "After the rounds, every proxied setup carries 5 s of saturating HTTP/1.1 and is then left without traffic this long before its memory is read (full run: 240; --quick, --smoke: 0, skipped)",
+        };
+        quietSeconds.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is < 0 or > 1800)
+            {
+                r.AddError("--quiet-seconds must be between 0 and 1800");
+            }
+        });
         var noGrpc = new Option<bool>("--no-grpc") { Description = "Measure HTTP/1.1 only" };
         var noPin = new Option<bool>("--no-pin") { Description = "Do not pin proxies and load to separate cores" };
         var output = new Option<string?>("--out") { Description = "Directory for latest.json, report.md, latency.png (default bench/results)" };
@@ -76,7 +94,7 @@ internal static class Program
 
         var root = new RootCommand("Trellis proxy benchmark: latency at fixed rates, saturation throughput, memory and CPU of direct, trellis, haproxy, nginx and yarp setups")
         {
-            quick, smoke, hops, setups, rounds, phaseSeconds, saturationSeconds, noGrpc, noPin, output, yarp, trellis,
+            quick, smoke, hops, setups, rounds, phaseSeconds, saturationSeconds, quietSeconds, noGrpc, noPin, output, yarp, trellis,
         };
         root.Validators.Add(r =>
         {
@@ -103,6 +121,7 @@ internal static class Program
                 SaturationDuration = TimeSpan.FromSeconds(parse.GetValue(saturationSeconds) ?? (isSmoke ? 1 : isQuick ? 3 : 10)),
                 WarmupDuration = TimeSpan.FromSeconds(isSmoke ? 0.5 : isQuick ? 1 : 3),
                 SaturationWarmupDuration = TimeSpan.FromSeconds(isSmoke ? 0 : 1),
+                QuietDuration = TimeSpan.FromSeconds(parse.GetValue(quietSeconds) ?? (isSmoke || isQuick ? 0 : FullRunQuietSeconds)),
                 Grpc = !parse.GetValue(noGrpc),
                 Pin = !parse.GetValue(noPin),
                 OutputDirectory = outDir,
@@ -150,14 +169,18 @@ internal static class Program
         var started = TimeProvider.System.GetUtcNow();
         var runDirectory = Path.Combine(options.RunsDirectory, started.ToString("yyyyMMdd-HHmmss") + "-" + options.Mode);
         Directory.CreateDirectory(runDirectory);
-        Console.WriteLine($"trellis bench ({options.Mode}): setups {string.Join(", ", options.Setups)}; hops {options.Hops}; {options.Rounds} round(s); rates {string.Join(", ", options.Rates)} req/s; run data in {runDirectory}");
+        Console.WriteLine($"trellis bench ({options.Mode}): setups {string.Join(", ", options.Setups)}; hops {options.Hops}; {options.Rounds} round(s); rates {string.Join(", ", options.Rates)} req/s; quiet {options.QuietDuration.TotalSeconds:0} s; run data in {runDirectory}");
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bound.CancelAfter(options.TimeBound());
         var runner = new BenchRunner(options, Console.Out);
         var results = await runner.RunAsync(runDirectory, bound.Token);
         RawData.Write(Path.Combine(runDirectory, "rounds.json"), results);
-        var summaries = Aggregator.Summarize(options.Setups, runner.Labels, results, options.Rates);
-        var run = new RunInfo(options.Mode, started, options.Hops, options.Rounds, options.Rates, options.PhaseDuration.TotalSeconds, options.SaturationDuration.TotalSeconds, runner.CpuDescription, Machine());
+        if (options.QuietDuration > TimeSpan.Zero)
+        {
+            RawData.WriteQuiet(Path.Combine(runDirectory, "quiet.json"), runner.Quiet);
+        }
+        var summaries = Aggregator.Summarize(options.Setups, runner.Labels, results, options.Rates, runner.Quiet);
+        var run = new RunInfo(options.Mode, started, options.Hops, options.Rounds, options.Rates, options.PhaseDuration.TotalSeconds, options.SaturationDuration.TotalSeconds, runner.CpuDescription, Machine(), options.QuietDuration.TotalSeconds);
         Directory.CreateDirectory(options.OutputDirectory);
         foreach (var dir in new[] { runDirectory, options.OutputDirectory })
         {
@@ -167,7 +190,7 @@ internal static class Program
             PlotReport.Write(Path.Combine(dir, "latency.png"), summaries, run);
         }
         Console.WriteLine();
-        Console.WriteLine(MarkdownReport.Summary(summaries));
+        Console.WriteLine(MarkdownReport.Summary(summaries, run.QuietSeconds));
         foreach (var s in summaries.Where(s => s.Error is not null))
         {
             Console.WriteLine($"{s.Label}: {s.Status}: {s.Error}");

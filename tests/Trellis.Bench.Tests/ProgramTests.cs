@@ -7,6 +7,8 @@ public sealed class ProgramTests
     [InlineData("--setups", "direct,envoy")]
     [InlineData("--rounds", "0")]
     [InlineData("--phase-seconds", "0.1")]
+    [InlineData("--quiet-seconds", "-1")]
+    [InlineData("--quiet-seconds", "1801")]
     public void Parse_BadOption_ReportsError(string option, string value)
     {
         var result = Program.BuildCommand().Parse([option, value]);

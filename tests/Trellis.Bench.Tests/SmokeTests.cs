@@ -6,7 +6,8 @@ namespace Trellis.Bench.Tests;
 /// <summary>
 /// Runs the real harness at its tiny scale (`--smoke`: direct + one installed proxy, 1 s phases) in
 /// its own process and checks that latest.json, report.md and latency.png come out in the published
-/// format. Needs wrk and h2load (Debian) like the harness itself; not the trellis proxy.
+/// format, the quiet pass included (a 1 s quiet period). Needs wrk and h2load (Debian) like the
+/// harness itself; not the trellis proxy.
 /// </summary>
 public sealed class SmokeTests : IDisposable
 {
@@ -16,6 +17,7 @@ public sealed class SmokeTests : IDisposable
         "proxy_rss_peak_kb", "proxy_anon_peak_kb", "cpu_s_per_10k", "p99_ms_100", "p99_ms_4000",
         "grpc_p99_ms_1000", "max_rps_grpc", "sat_p50_ms", "sat_p99_ms", "grpc_sat_p50_ms", "grpc_sat_p99_ms",
         "sat_p99_ms_vs_haproxy", "grpc_sat_p99_ms_vs_haproxy", "proxy_idle_rss_kb", "proxy_idle_anon_kb",
+        "proxy_quiet_rss_kb", "proxy_quiet_anon_kb",
     ];
 
     private readonly string _out = Path.Combine(Path.GetTempPath(), "trellis-bench-smoke-" + Guid.NewGuid().ToString("N"));
@@ -25,7 +27,7 @@ public sealed class SmokeTests : IDisposable
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Trellis.Bench.dll");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { dll, "--smoke", "--out", _out })
+        foreach (var a in new[] { dll, "--smoke", "--quiet-seconds", "1", "--out", _out })
         {
             info.ArgumentList.Add(a);
         }
@@ -67,6 +69,7 @@ public sealed class SmokeTests : IDisposable
         Assert.True(direct.GetProperty("grpc_sat_p50_ms").GetDouble() > 0);
         Assert.Equal(JsonValueKind.Null, direct.GetProperty("proxy_rss_peak_kb").ValueKind);
         Assert.Equal(JsonValueKind.Null, direct.GetProperty("proxy_idle_rss_kb").ValueKind);
+        Assert.Equal(JsonValueKind.Null, direct.GetProperty("proxy_quiet_rss_kb").ValueKind);
         foreach (var proxy in setups.Where(s => s.Name != "direct"))
         {
             Assert.True(proxy.Value.GetProperty("status").GetString() is "ok" or "partial", proxy.Value.GetProperty("error").ToString());
@@ -78,6 +81,8 @@ public sealed class SmokeTests : IDisposable
             var idle = proxy.Value.GetProperty("proxy_idle_rss_kb").GetDouble();
             Assert.InRange(idle, 1, proxy.Value.GetProperty("proxy_rss_peak_kb").GetDouble());
             Assert.All(proxy.Value.GetProperty("proxies").EnumerateArray(), p => Assert.True(p.GetProperty("idle_rss_kb").GetInt64() > 0));
+            Assert.True(proxy.Value.GetProperty("proxy_quiet_rss_kb").GetDouble() > 0, output);
+            Assert.All(proxy.Value.GetProperty("proxies").EnumerateArray(), p => Assert.True(p.GetProperty("quiet_rss_kb").GetInt64() > 0));
         }
 
         var png = await File.ReadAllBytesAsync(Path.Combine(_out, "latency.png"));
@@ -86,7 +91,9 @@ public sealed class SmokeTests : IDisposable
         var report = await File.ReadAllTextAsync(Path.Combine(_out, "report.md"));
         Assert.Contains("| setup |", report);
         Assert.Contains("| sat p99 |", report);
-        Assert.Contains("| idle RSS MB (anon) |", report);
+        Assert.Contains("| idle RSS MB (anon) | quiet RSS MB (anon) |", report);
+        Assert.Contains("then 1 s without traffic", report);
+        Assert.Single(Directory.GetFiles(Path.Combine(_out, "runs"), "quiet.json", SearchOption.AllDirectories));
         Assert.Single(Directory.GetFiles(Path.Combine(_out, "runs"), "h2load-direct-1.log", SearchOption.AllDirectories));
     }
 

@@ -33,6 +33,15 @@ internal sealed class BenchOptions
     /// <summary>Connections of the closed-loop saturation run (wrk -c; h2load uses a quarter, 16 streams each).</summary>
     public int SaturationConnections { get; init; } = 20;
 
+    /// <summary>
+    /// How long every proxied setup is left without traffic, after a burst of it, before its
+    /// "quiet" memory is read (<see cref="QuietResult"/>). Zero skips that pass.
+    /// </summary>
+    public TimeSpan QuietDuration { get; init; } = TimeSpan.Zero;
+
+    /// <summary>The saturating HTTP/1.1 burst each setup carries before its quiet period.</summary>
+    public static readonly TimeSpan QuietTrafficDuration = TimeSpan.FromSeconds(5);
+
     public bool Grpc { get; init; } = true;
 
     public bool Pin { get; init; } = true;
@@ -53,6 +62,7 @@ internal sealed class BenchOptions
     public TimeSpan TimeBound()
     {
         var perStart = WarmupDuration + (PhaseDuration * Rates.Count) + SaturationWarmupDuration + SaturationDuration + TimeSpan.FromSeconds(25);
-        return (perStart * (Grpc ? 2 : 1) * Setups.Count * Rounds * 2) + TimeSpan.FromMinutes(3);
+        var quiet = QuietDuration > TimeSpan.Zero ? QuietDuration + ((QuietTrafficDuration + TimeSpan.FromSeconds(25)) * Setups.Count) : TimeSpan.Zero;
+        return (perStart * (Grpc ? 2 : 1) * Setups.Count * Rounds * 2) + quiet + TimeSpan.FromMinutes(3);
     }
 }

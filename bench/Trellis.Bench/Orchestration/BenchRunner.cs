@@ -10,12 +10,16 @@ namespace Trellis.Bench.Orchestration;
 /// measured and stopped in turn (A B C, A B C, ...) so machine noise falls on all setups alike. Per
 /// start: idle memory, probe, warm-up, the fixed-rate phases (low to high), then saturation, while the
 /// proxies' memory is sampled. A setup that cannot start or forward is recorded as failed with its reason.
+/// Then, when the run has a quiet period, the quiet pass (<see cref="MeasureQuietAsync"/>).
 /// </summary>
 internal sealed class BenchRunner(BenchOptions options, TextWriter log)
 {
     public string CpuDescription { get; private set; } = "";
 
     public IReadOnlyDictionary<string, string> Labels => _labels;
+
+    /// <summary>The quiet pass's figures, one per proxied setup; empty when the run has no quiet period.</summary>
+    public List<QuietResult> Quiet { get; } = [];
 
     private readonly Dictionary<string, string> _labels = new(StringComparer.Ordinal);
 
@@ -88,8 +92,90 @@ internal sealed class BenchRunner(BenchOptions options, TextWriter log)
                 }
             }
         }
+        if (options.QuietDuration > TimeSpan.Zero)
+        {
+            await MeasureQuietAsync(setups, context, cancellationToken);
+        }
         return results;
     }
+
+    /// <summary>
+    /// Every proxied setup is started again and carries a burst of saturating HTTP/1.1; then all of
+    /// them are left without traffic together for the quiet period, and each proxy's memory is read
+    /// once at its end. Together, because the period is minutes long: one wait for all setups. The
+    /// bursts of later setups fall in earlier ones' quiet periods, which is harmless: nothing is
+    /// timed here, and a quiet proxy's memory does not depend on its neighbours' traffic.
+    /// </summary>
+    private async Task MeasureQuietAsync(List<Setup> setups, SetupContext context, CancellationToken cancellationToken)
+    {
+        var parked = new List<(Setup Setup, RunningSetup Running)>();
+        try
+        {
+            foreach (var setup in setups)
+            {
+                RunningSetup? running = null;
+                try
+                {
+                    running = await setup.StartAsync(BenchProtocol.Http1, context, cancellationToken);
+                    if (running.Proxies.Count == 0)
+                    {
+                        running.Dispose();
+                        continue;
+                    }
+                    parked.Add((setup, running));
+                    await ProbeAsync(running, BenchProtocol.Http1, cancellationToken);
+                    _ = await Saturation.Http1Async(running.Entry, options.SaturationConnections, BenchOptions.QuietTrafficDuration, context.Cpu, cancellationToken);
+                    AssertAlive(running);
+                }
+                catch (Exception e) when (e is SetupFailedException or IOException or System.Net.Sockets.SocketException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+                {
+                    if (running is not null && parked.Remove((setup, running)))
+                    {
+                        running.Dispose();
+                    }
+                    var error = e is SetupFailedException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+                    Quiet.Add(new QuietResult(setup.Name, [], error));
+                    log.WriteLine(DescribeQuiet(Quiet[^1]));
+                }
+            }
+            if (parked.Count == 0)
+            {
+                return;
+            }
+            log.WriteLine($"quiet: {string.Join(", ", parked.Select(p => p.Setup.Name))} without traffic for {options.QuietDuration.TotalSeconds:0} s");
+            await Task.Delay(options.QuietDuration, cancellationToken);
+            foreach (var (setup, running) in parked)
+            {
+                Quiet.Add(ReadQuiet(setup.Name, running));
+                log.WriteLine(DescribeQuiet(Quiet[^1]));
+            }
+        }
+        finally
+        {
+            foreach (var (_, running) in parked)
+            {
+                running.Dispose();
+            }
+        }
+    }
+
+    private static QuietResult ReadQuiet(string setup, RunningSetup running)
+    {
+        var exited = running.Proxies.FirstOrDefault(p => p.HasExited);
+        if (exited is not null)
+        {
+            return new QuietResult(setup, [], "proxy died while quiet: " + exited.ExitDescription());
+        }
+        return new QuietResult(setup, running.Proxies.Select(p =>
+        {
+            var status = ProcSampler.ReadStatus(p.Pid);
+            return new ProxyQuietMemory(p.Name, status.RssKb, status.AnonKb);
+        }).ToList());
+    }
+
+    private static string DescribeQuiet(QuietResult q) => q.Ok
+        ? $"quiet {q.Setup,-8} " + string.Join(", ", q.Proxies.Select(p => $"{p.Name} {p.RssKb / 1024.0:0.0} MB ({p.AnonKb / 1024.0:0.0} anonymous)"))
+        : $"quiet {q.Setup,-8} FAILED {q.Error}";
 
     private async Task MeasureAsync(Setup setup, BenchProtocol protocol, SetupContext context, RoundResult result, CancellationToken cancellationToken)
     {

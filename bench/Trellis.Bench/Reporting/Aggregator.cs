@@ -10,12 +10,14 @@ internal static class Aggregator
     private static readonly (string Key, double Percentile)[] LatencyKeys =
         [("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9), ("max", 100)];
 
-    public static List<SetupSummary> Summarize(IReadOnlyList<string> setups, IReadOnlyDictionary<string, string> labels, IReadOnlyList<RoundResult> results, IReadOnlyList<int> rates)
+    public static List<SetupSummary> Summarize(IReadOnlyList<string> setups, IReadOnlyDictionary<string, string> labels, IReadOnlyList<RoundResult> results, IReadOnlyList<int> rates, IReadOnlyList<QuietResult>? quiet = null)
     {
         var summaries = new List<SetupSummary>();
         foreach (var name in setups)
         {
-            summaries.Add(SummarizeOne(name, labels.TryGetValue(name, out var l) ? l : name, results.Where(r => r.Setup == name).ToList(), rates));
+            var summary = SummarizeOne(name, labels.TryGetValue(name, out var l) ? l : name, results.Where(r => r.Setup == name).ToList(), rates);
+            Quiet(summary, quiet?.FirstOrDefault(q => q.Setup == name));
+            summaries.Add(summary);
         }
         var direct = summaries.Find(s => s.Name == "direct" && s.Status != "failed");
         var haproxy = summaries.Find(s => s.Name == "haproxy" && s.Status != "failed");
@@ -32,7 +34,7 @@ internal static class Aggregator
                     }
                 }
             }
-            foreach (var key in new[] { "max_rps", "max_rps_grpc", "p99_ms_1000", "sat_p99_ms", "grpc_sat_p99_ms", "proxy_rss_peak_kb", "proxy_anon_peak_kb", "proxy_idle_rss_kb", "cpu_s_per_10k" })
+            foreach (var key in new[] { "max_rps", "max_rps_grpc", "p99_ms_1000", "sat_p99_ms", "grpc_sat_p99_ms", "proxy_rss_peak_kb", "proxy_anon_peak_kb", "proxy_idle_rss_kb", "proxy_quiet_rss_kb", "cpu_s_per_10k" })
             {
                 s.Values[$"{key}_vs_haproxy"] = Ratio(s.Get(key), haproxy?.Get(key));
             }
@@ -75,6 +77,19 @@ internal static class Aggregator
         Curve(summary, "HTTP/1.1", http1);
         Curve(summary, "gRPC", grpc);
         return summary;
+    }
+
+    /// <summary>
+    /// `proxy_quiet_rss_kb` / `proxy_quiet_anon_kb`: the largest proxy process once quiet (one
+    /// measurement, no spread); null for a setup without proxies, or when the run had no quiet pass.
+    /// </summary>
+    private static void Quiet(SetupSummary summary, QuietResult? quiet)
+    {
+        var proxies = quiet?.Proxies ?? [];
+        summary.QuietError = quiet?.Error;
+        summary.QuietProxies.AddRange(proxies);
+        summary.Values["proxy_quiet_rss_kb"] = proxies.Count == 0 ? null : proxies.Max(p => p.RssKb);
+        summary.Values["proxy_quiet_anon_kb"] = proxies.Count == 0 ? null : proxies.Max(p => p.AnonKb);
     }
 
     private static void Latency(SetupSummary summary, string prefix, List<RoundResult> rounds, IReadOnlyList<int> rates)

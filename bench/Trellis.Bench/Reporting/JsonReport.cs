@@ -28,6 +28,10 @@ internal static class JsonReport
                 json.WriteString("error", s.Error);
             }
             json.WriteNumber("rounds_ok", s.RoundsOk);
+            if (s.QuietError is not null)
+            {
+                json.WriteString("quiet_error", s.QuietError);
+            }
             json.WriteNumber("hops", run.Hops);
             json.WriteString("mode", run.Mode);
             foreach (var (key, value) in s.Values)
@@ -52,6 +56,11 @@ internal static class JsonReport
                 json.WriteNumber("anon_peak_kb", anon);
                 json.WriteNumber("idle_rss_kb", idleRss);
                 json.WriteNumber("idle_anon_kb", idleAnon);
+                if (s.QuietProxies.Find(q => q.Name == name) is { } quiet)
+                {
+                    json.WriteNumber("quiet_rss_kb", quiet.RssKb);
+                    json.WriteNumber("quiet_anon_kb", quiet.AnonKb);
+                }
                 json.WriteEndObject();
             }
             json.WriteEndArray();
@@ -78,6 +87,7 @@ internal static class JsonReport
         json.WriteEndArray();
         json.WriteNumber("phase_seconds", run.PhaseSeconds);
         json.WriteNumber("saturation_seconds", run.SaturationSeconds);
+        json.WriteNumber("quiet_seconds", run.QuietSeconds);
         json.WriteString("pinning", run.Pinning);
         json.WriteString("machine", run.Machine);
         json.WriteEndObject();

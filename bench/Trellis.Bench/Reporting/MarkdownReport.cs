@@ -5,16 +5,16 @@ namespace Trellis.Bench.Reporting;
 /// <summary>report.md, and the summary table printed at the end of a run.</summary>
 internal static class MarkdownReport
 {
-    public static string Summary(IReadOnlyList<SetupSummary> summaries)
+    public static string Summary(IReadOnlyList<SetupSummary> summaries, double quietSeconds)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| setup | p50 | p90 | p99 | p99.9 | max | added p99 | max req/s (spread) | vs haproxy | sat p99 | vs haproxy | gRPC p99 | gRPC max req/s | vs haproxy | gRPC sat p99 | vs haproxy | peak RSS MB (anon) | idle RSS MB (anon) | CPU s/10k |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        sb.AppendLine("| setup | p50 | p90 | p99 | p99.9 | max | added p99 | max req/s (spread) | vs haproxy | sat p99 | vs haproxy | gRPC p99 | gRPC max req/s | vs haproxy | gRPC sat p99 | vs haproxy | peak RSS MB (anon) | idle RSS MB (anon) | quiet RSS MB (anon) | CPU s/10k |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var s in summaries)
         {
             if (s.Status == "failed")
             {
-                sb.AppendLine($"| {s.Label} | failed: see below | | | | | | | | | | | | | | | | | |");
+                sb.AppendLine($"| {s.Label} | failed: see below | | | | | | | | | | | | | | | | | | |");
                 continue;
             }
             sb.Append($"| {s.Label} ");
@@ -27,10 +27,11 @@ internal static class MarkdownReport
             sb.Append($"| {Ms(s.Get("grpc_p99_ms_1000"))} | {Rps(s, "max_rps_grpc")} | {Ratio(s.Get("max_rps_grpc_vs_haproxy"))} ");
             sb.Append($"| {Ms(s.Get("grpc_sat_p99_ms"))} | {Ratio(s.Get("grpc_sat_p99_ms_vs_haproxy"))} ");
             sb.Append($"| {Memory(s.Get("proxy_rss_peak_kb"), s.Get("proxy_anon_peak_kb"))} | {Memory(s.Get("proxy_idle_rss_kb"), s.Get("proxy_idle_anon_kb"))} ");
+            sb.Append($"| {Memory(s.Get("proxy_quiet_rss_kb"), s.Get("proxy_quiet_anon_kb"))} ");
             sb.AppendLine($"| {Number(s.Get("cpu_s_per_10k"), "0.000")} |");
         }
         sb.AppendLine();
-        sb.AppendLine("Latency in ms for HTTP/1.1 at 1,000 req/s (open loop, coordinated omission corrected), medians across rounds; added = over `direct`; max req/s = closed-loop saturation (wrk for HTTP/1.1, h2load for gRPC), median (min–max); sat p99 = p99 in ms during that saturation (wrk's distribution over all its responses; h2load's 2xx requests); peak RSS / anonymous memory of the largest proxy process over the whole start; idle = the same, ready and before any traffic; CPU = all proxies' user+system seconds per 10,000 requests at 1,000 req/s.");
+        sb.AppendLine("Latency in ms for HTTP/1.1 at 1,000 req/s (open loop, coordinated omission corrected), medians across rounds; added = over `direct`; max req/s = closed-loop saturation (wrk for HTTP/1.1, h2load for gRPC), median (min–max); sat p99 = p99 in ms during that saturation (wrk's distribution over all its responses; h2load's 2xx requests); peak RSS / anonymous memory of the largest proxy process over the whole start; idle = the same, ready and before any traffic; " + Quiet(quietSeconds) + "; CPU = all proxies' user+system seconds per 10,000 requests at 1,000 req/s.");
         return sb.ToString();
     }
 
@@ -45,7 +46,7 @@ internal static class MarkdownReport
         sb.AppendLine();
         sb.AppendLine("## Summary");
         sb.AppendLine();
-        sb.Append(Summary(summaries));
+        sb.Append(Summary(summaries, run.QuietSeconds));
         sb.AppendLine();
         sb.AppendLine("## Latency by rate (p50 / p99 / p99.9 ms, added p99 over direct)");
         sb.AppendLine();
@@ -75,26 +76,34 @@ internal static class MarkdownReport
         }
         sb.AppendLine();
         Budget(sb, summaries, run);
-        var problems = summaries.Where(s => s.Error is not null).ToList();
+        var problems = summaries.Where(s => s.Error is not null || s.QuietError is not null).ToList();
         if (problems.Count > 0)
         {
             sb.AppendLine("## Failed or partial setups");
             sb.AppendLine();
             foreach (var s in problems)
             {
-                sb.AppendLine($"- **{s.Label}** ({s.Status}): {s.Error!.Replace("\n", " ", StringComparison.Ordinal)}");
+                if (s.Error is not null)
+                {
+                    sb.AppendLine($"- **{s.Label}** ({s.Status}): {OneLine(s.Error)}");
+                }
+                if (s.QuietError is not null)
+                {
+                    sb.AppendLine($"- **{s.Label}** (quiet pass): {OneLine(s.QuietError)}");
+                }
             }
             sb.AppendLine();
         }
         sb.AppendLine("## Proxy processes (highest peak in any round)");
         sb.AppendLine();
-        sb.AppendLine("| setup | process | peak RSS MB | peak anonymous MB | idle RSS MB | idle anonymous MB |");
-        sb.AppendLine("|---|---|---|---|---|---|");
+        sb.AppendLine("| setup | process | peak RSS MB | peak anonymous MB | idle RSS MB | idle anonymous MB | quiet RSS MB | quiet anonymous MB |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var s in summaries)
         {
             foreach (var (name, rss, anon, idleRss, idleAnon) in s.Proxies)
             {
-                sb.AppendLine($"| {s.Label} | {name} | {rss / 1024.0:0.0} | {anon / 1024.0:0.0} | {idleRss / 1024.0:0.0} | {idleAnon / 1024.0:0.0} |");
+                var quiet = s.QuietProxies.Find(q => q.Name == name);
+                sb.AppendLine($"| {s.Label} | {name} | {rss / 1024.0:0.0} | {anon / 1024.0:0.0} | {idleRss / 1024.0:0.0} | {idleAnon / 1024.0:0.0} | {Memory(quiet?.RssKb, null)} | {Memory(quiet?.AnonKb, null)} |");
             }
         }
         sb.AppendLine();
@@ -117,7 +126,7 @@ internal static class MarkdownReport
             sb.AppendLine();
             return;
         }
-        foreach (var line in BudgetReport.Lines(trellis, run.Hops))
+        foreach (var line in BudgetReport.Lines(trellis, run.Hops, run.QuietSeconds))
         {
             sb.AppendLine("- " + line);
         }
@@ -130,7 +139,14 @@ internal static class MarkdownReport
 
     private static string Ratio(double? v) => v is null ? "–" : v.Value.ToString("0.00") + "x";
 
-    private static string Memory(double? rssKb, double? anonKb) => rssKb is null ? "–" : $"{rssKb / 1024:0.0} ({anonKb / 1024:0.0})";
+    /// <summary>RSS MB with the anonymous MB in brackets; without an anonymous figure, the RSS alone.</summary>
+    private static string Memory(double? rssKb, double? anonKb) => rssKb is null ? "–" : anonKb is null ? $"{rssKb / 1024:0.0}" : $"{rssKb / 1024:0.0} ({anonKb / 1024:0.0})";
+
+    private static string Quiet(double seconds) => seconds > 0
+        ? $"quiet = the same, started afresh, after {Orchestration.BenchOptions.QuietTrafficDuration.TotalSeconds:0} s of saturating HTTP/1.1 and then {seconds:0} s without traffic"
+        : "quiet = not measured (the run had no quiet period)";
+
+    private static string OneLine(string text) => text.Replace("\n", " ", StringComparison.Ordinal);
 
     private static string Errors(double? v) => v is null or 0 ? "" : $" ({v:0} errors)";
 

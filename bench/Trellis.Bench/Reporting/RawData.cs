@@ -80,4 +80,30 @@ internal static class RawData
         }
         json.WriteEndArray();
     }
+
+    /// <summary>quiet.json in the run's directory: the quiet pass, one entry per proxied setup.</summary>
+    public static void WriteQuiet(string path, IReadOnlyList<QuietResult> quiet)
+    {
+        using var stream = File.Create(path);
+        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        json.WriteStartArray();
+        foreach (var q in quiet)
+        {
+            json.WriteStartObject();
+            json.WriteString("setup", q.Setup);
+            json.WriteString("error", q.Error);
+            json.WriteStartArray("proxies");
+            foreach (var p in q.Proxies)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", p.Name);
+                json.WriteNumber("rss_kb", p.RssKb);
+                json.WriteNumber("anon_kb", p.AnonKb);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+    }
 }

@@ -24,6 +24,12 @@ internal sealed class SetupSummary
     /// <summary>Per proxy process name: the highest peak and idle RSS and anonymous kB seen in any round.</summary>
     public List<(string Name, long RssKb, long AnonKb, long IdleRssKb, long IdleAnonKb)> Proxies { get; } = [];
 
+    /// <summary>Per proxy process: RSS and anonymous kB once quiet after traffic (the quiet pass; empty without one).</summary>
+    public List<Orchestration.ProxyQuietMemory> QuietProxies { get; } = [];
+
+    /// <summary>Why the quiet pass measured nothing for this setup, when it failed.</summary>
+    public string? QuietError { get; set; }
+
     /// <summary>Latency (ms) at each of PhaseResult.Percentiles at 1,000 req/s, medians across rounds, by protocol label.</summary>
     public Dictionary<string, double[]> Curves { get; } = new(StringComparer.Ordinal);
 

@@ -84,6 +84,37 @@ public sealed class AggregatorTests
     }
 
     [Fact]
+    public void Summarize_QuietPass_LargestProcessPerProcessAndHaproxyRatio()
+    {
+        var quiet = new List<QuietResult>
+        {
+            new("haproxy", [new ProxyQuietMemory("haproxy client-side", 18000, 6000), new ProxyQuietMemory("haproxy server-side", 20000, 8000)]),
+            new("trellis", [new ProxyQuietMemory("trellis client-side", 10000, 7000), new ProxyQuietMemory("trellis server-side", 9000, 7200)]),
+        };
+        var results = new List<RoundResult> { Round("direct", 1, 100, 1000, 0), Round("haproxy", 1, 500, 1000, 0), Round("trellis", 1, 500, 1000, 0) };
+        var summaries = Aggregator.Summarize(["direct", "haproxy", "trellis"], new Dictionary<string, string>(), results, [1000], quiet);
+        var trellis = summaries[2];
+        Assert.Equal(10000, trellis.Get("proxy_quiet_rss_kb"));
+        Assert.Equal(7200, trellis.Get("proxy_quiet_anon_kb"));
+        Assert.Equal(0.5, trellis.Get("proxy_quiet_rss_kb_vs_haproxy")!.Value, 6);
+        Assert.Equal(quiet[1].Proxies, trellis.QuietProxies);
+        Assert.Null(trellis.QuietError);
+        Assert.True(summaries[0].Values.ContainsKey("proxy_quiet_rss_kb"));
+        Assert.Null(summaries[0].Get("proxy_quiet_rss_kb"));
+    }
+
+    [Fact]
+    public void Summarize_QuietPassFailed_NoFigureAndTheReason()
+    {
+        var quiet = new List<QuietResult> { new("yarp", [], "proxy died while quiet: yarp exited with code 139") };
+        var summary = Aggregator.Summarize(["yarp"], new Dictionary<string, string>(), [Round("yarp", 1, 500, 1000, 0)], [1000], quiet).Single();
+        Assert.Null(summary.Get("proxy_quiet_rss_kb"));
+        Assert.Empty(summary.QuietProxies);
+        Assert.Equal("proxy died while quiet: yarp exited with code 139", summary.QuietError);
+        Assert.Equal("ok", summary.Status);
+    }
+
+    [Fact]
     public void Summarize_AllRoundsFailed_StatusFailedWithReason()
     {
         var failed = new RoundResult { Setup = "yarp", Protocol = BenchProtocol.Http1, Round = 1, Error = "binary missing" };

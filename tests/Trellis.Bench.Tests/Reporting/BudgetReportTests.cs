@@ -65,6 +65,30 @@ public sealed class BudgetReportTests
     }
 
     [Fact]
+    public void Lines_QuietPeriod_IdleHoldsReadyAndQuiet()
+    {
+        var trellis = WithinBudget();
+        trellis.Values["proxy_quiet_rss_kb"] = 9.5 * 1024;
+        var lines = BudgetReport.Lines(trellis, hops: 2, quietSeconds: 240);
+        Assert.Equal("idle RSS per proxy at most 10 MB: 6.0 MB ready, before any traffic; 9.5 MB quiet 240 s after traffic: **met**", lines[6]);
+    }
+
+    [Fact]
+    public void Lines_QuietOverTenMegabytes_IdleNotMet()
+    {
+        var trellis = WithinBudget();
+        trellis.Values["proxy_quiet_rss_kb"] = 10 * 1024 + 1;
+        Assert.EndsWith("quiet 240 s after traffic: **not met**", BudgetReport.Lines(trellis, hops: 2, quietSeconds: 240)[6]);
+    }
+
+    [Fact]
+    public void Lines_QuietPeriodWithoutQuietFigure_IdleNotMeasured()
+    {
+        var lines = BudgetReport.Lines(WithinBudget(), hops: 2, quietSeconds: 240);
+        Assert.Equal("idle RSS per proxy at most 10 MB: 6.0 MB ready, before any traffic; – quiet 240 s after traffic: not measured", lines[6]);
+    }
+
+    [Fact]
     public void Lines_NoHaproxyOrGrpcFigures_NotMeasured()
     {
         var trellis = Trellis(("max_rps", 30000), ("max_rps_vs_haproxy", null), ("sat_p99_ms", 2.0), ("sat_p99_ms_vs_haproxy", null));
