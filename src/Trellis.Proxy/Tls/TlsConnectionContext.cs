@@ -34,9 +34,10 @@ internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConne
         // 16 KiB segments from the array-backed shared pool rather than the socket transport's
         // 4 KiB blocks: a full TLS record then decrypts in one read and a 16 KiB flush is one
         // record (one encrypt, one send) instead of four.
-        _readLoop = new TlsReadLoop(ssl, ciphertext);
+        var sessionGate = new Lock();
+        _readLoop = new TlsReadLoop(ssl, ciphertext, sessionGate);
         var writer = PipeWriter.Create(ssl, new StreamPipeWriterOptions(MemoryPool<byte>.Shared, MeshTls.RecordBufferSize, leaveOpen: true));
-        Transport = new PlaintextPipe(_readLoop.Plaintext, new TlsPipeWriter(writer, ssl, inner.Transport.Output));
+        Transport = new PlaintextPipe(_readLoop.Plaintext, new TlsPipeWriter(writer, ssl, inner.Transport.Output, sessionGate));
 
         var features = new FeatureCollection(inner.Features);
         features.Set<IConnectionTransportFeature>(this);

@@ -14,13 +14,16 @@ internal sealed class TlsPipeWriter : PipeWriter
     private readonly PipeWriter _plaintext;
     private readonly SslStream _ssl;
     private readonly PipeWriter _ciphertext;
+    private readonly Lock _sessionGate;
     private int _completed;
 
-    public TlsPipeWriter(PipeWriter plaintext, SslStream ssl, PipeWriter ciphertext)
+    /// <param name="sessionGate">Held while OpenSSL works on the session outside a write: shared with the connection's <see cref="TlsReadLoop"/>.</param>
+    public TlsPipeWriter(PipeWriter plaintext, SslStream ssl, PipeWriter ciphertext, Lock sessionGate)
     {
         _plaintext = plaintext;
         _ssl = ssl;
         _ciphertext = ciphertext;
+        _sessionGate = sessionGate;
     }
 
     public override bool CanGetUnflushedBytes => _plaintext.CanGetUnflushedBytes;
@@ -58,19 +61,46 @@ internal sealed class TlsPipeWriter : PipeWriter
         {
             // Writes what is still buffered into the SslStream; the stream itself stays open.
             await _plaintext.CompleteAsync(exception);
-            if (exception is null)
-            {
-                await _ssl.ShutdownAsync();
-            }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException
             or System.Security.Cryptography.CryptographicException)
         {
-            // The connection is already broken (a CryptographicException: OpenSSL refuses a
-            // close_notify on a session a bad record ended): the peer sees that instead.
+            // The connection is already broken: the peer sees that instead.
             exception ??= e;
         }
 
+        if (exception is null)
+        {
+            await SendCloseNotifyAsync();
+        }
+
         await _ciphertext.CompleteAsync(exception);
+    }
+
+    /// <summary>
+    /// The close_notify alert, best effort: everything written has gone out before it, so the
+    /// connection still ends with a FIN after the last byte when OpenSSL will not make one.
+    /// </summary>
+    private async Task SendCloseNotifyAsync()
+    {
+        try
+        {
+            Task shutdown;
+            // SSL_shutdown runs inside this call, and OpenSSL must not run it on a session the
+            // read loop is decrypting from at the same moment (it failed with SSL_ERROR_SYSCALL).
+            lock (_sessionGate)
+            {
+                shutdown = _ssl.ShutdownAsync();
+            }
+
+            await shutdown;
+        }
+        catch (Exception)
+        {
+            // Nothing to pass on: a session a bad record ended refuses the alert (a
+            // CryptographicException), a closed connection cannot carry it, and OpenSSL reports
+            // its own failures with an exception type internal to the runtime. The peer sees the
+            // FIN without the alert.
+        }
     }
 }

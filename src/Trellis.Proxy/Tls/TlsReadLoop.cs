@@ -18,11 +18,14 @@ internal sealed class TlsReadLoop
     private readonly SslStream _ssl;
     private readonly DuplexPipeStream _ciphertext;
     private readonly Pipe _plaintext;
+    private readonly Lock _sessionGate;
 
-    public TlsReadLoop(SslStream ssl, DuplexPipeStream ciphertext)
+    /// <param name="sessionGate">Held while a read decrypts: the writer's close_notify must not run on the session at the same moment.</param>
+    public TlsReadLoop(SslStream ssl, DuplexPipeStream ciphertext, Lock sessionGate)
     {
         _ssl = ssl;
         _ciphertext = ciphertext;
+        _sessionGate = sessionGate;
         _plaintext = new Pipe(new PipeOptions(
             pool: MemoryPool<byte>.Shared,
             readerScheduler: PipeScheduler.Inline,
@@ -59,7 +62,14 @@ internal sealed class TlsReadLoop
                 }
 
                 var memory = writer.GetMemory(MeshTls.RecordBufferSize);
-                var read = await _ssl.ReadAsync(memory);
+                ValueTask<int> reading;
+                // A whole record is buffered, so SslStream decrypts it inside this call.
+                lock (_sessionGate)
+                {
+                    reading = _ssl.ReadAsync(memory);
+                }
+
+                var read = await reading;
                 if (read == 0)
                 {
                     // close_notify, or the end of the connection at a record boundary.
