@@ -77,7 +77,7 @@ internal static class Program
         }
         var quietSeconds = new Option<double?>("--quiet-seconds")
         {
-            Description = "After the rounds, every proxied setup carries 5 s of saturating HTTP/1.1 and is then left without traffic this long before its memory is read (full run: 240; --quick, --smoke: 0, skipped)",
+            Description = $"After the rounds, every proxied setup carries {BenchOptions.QuietTrafficDuration.TotalSeconds:0} s of saturating HTTP/1.1 and is then left without traffic this long before its memory is read (full run: {FullRunQuietSeconds}; --quick, --smoke: 0, skipped)",
         };
         quietSeconds.Validators.Add(r =>
         {

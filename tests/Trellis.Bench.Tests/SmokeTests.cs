@@ -25,27 +25,7 @@ public sealed class SmokeTests : IDisposable
     [Fact]
     public async Task Run_Smoke_WritesLatestJsonReportAndPlot()
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "Trellis.Bench.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { dll, "--smoke", "--quiet-seconds", "1", "--out", _out })
-        {
-            info.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        var output = await stdout + await stderr;
-        Assert.True(process.ExitCode == 0, output);
+        var output = await RunBenchAsync("--smoke", "--quiet-seconds", "1", "--out", _out);
 
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "latest.json")));
         var setups = json.RootElement.EnumerateObject().ToList();
@@ -95,6 +75,54 @@ public sealed class SmokeTests : IDisposable
         Assert.Contains("then 1 s without traffic", report);
         Assert.Single(Directory.GetFiles(Path.Combine(_out, "runs"), "quiet.json", SearchOption.AllDirectories));
         Assert.Single(Directory.GetFiles(Path.Combine(_out, "runs"), "h2load-direct-1.log", SearchOption.AllDirectories));
+    }
+
+    /// <summary>
+    /// A setup that cannot start fails its rounds and its quiet pass alike, each with the reason,
+    /// and the run still reports the rest.
+    /// </summary>
+    [Fact]
+    public async Task Run_SetupMissing_QuietPassReportsWhy()
+    {
+        var missing = Path.Combine(_out, "no-such-trellis-proxy");
+        await RunBenchAsync("--smoke", "--setups", "direct,trellis", "--trellis", missing, "--no-grpc", "--quiet-seconds", "1", "--out", _out);
+
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "latest.json")));
+        var trellis = json.RootElement.GetProperty("trellis");
+        Assert.Equal("failed", trellis.GetProperty("status").GetString());
+        Assert.Contains("not found", trellis.GetProperty("quiet_error").GetString());
+        Assert.Equal(JsonValueKind.Null, trellis.GetProperty("proxy_quiet_rss_kb").ValueKind);
+        Assert.Equal("ok", json.RootElement.GetProperty("direct").GetProperty("status").GetString());
+        var report = await File.ReadAllTextAsync(Path.Combine(_out, "report.md"));
+        Assert.Contains($"(quiet pass): {missing} not found", report);
+    }
+
+    /// <summary>Runs Trellis.Bench in its own process, bounded in time; fails unless it exits 0. Returns its output.</summary>
+    private static async Task<string> RunBenchAsync(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Trellis.Bench.dll");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(dll);
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        var output = await stdout + await stderr;
+        Assert.True(process.ExitCode == 0, output);
+        return output;
     }
 
     public void Dispose()

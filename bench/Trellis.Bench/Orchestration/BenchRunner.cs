@@ -80,13 +80,9 @@ internal sealed class BenchRunner(BenchOptions options, TextWriter log)
                     {
                         await MeasureAsync(setup, protocol, context, result, cancellationToken);
                     }
-                    catch (SetupFailedException e)
+                    catch (Exception e) when (IsSetupFailure(e, cancellationToken))
                     {
-                        result.Error = e.Message;
-                    }
-                    catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or HttpRequestException or Grpc.Core.RpcException && !cancellationToken.IsCancellationRequested)
-                    {
-                        result.Error = $"{e.GetType().Name}: {e.Message}";
+                        result.Error = FailureReason(e);
                     }
                     log.WriteLine(Describe(result, watch.Elapsed));
                 }
@@ -127,14 +123,13 @@ internal sealed class BenchRunner(BenchOptions options, TextWriter log)
                     _ = await Saturation.Http1Async(running.Entry, options.SaturationConnections, BenchOptions.QuietTrafficDuration, context.Cpu, cancellationToken);
                     AssertAlive(running);
                 }
-                catch (Exception e) when (e is SetupFailedException or IOException or System.Net.Sockets.SocketException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+                catch (Exception e) when (IsSetupFailure(e, cancellationToken))
                 {
                     if (running is not null && parked.Remove((setup, running)))
                     {
                         running.Dispose();
                     }
-                    var error = e is SetupFailedException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-                    Quiet.Add(new QuietResult(setup.Name, [], error));
+                    Quiet.Add(new QuietResult(setup.Name, [], FailureReason(e)));
                     log.WriteLine(DescribeQuiet(Quiet[^1]));
                 }
             }
@@ -158,6 +153,16 @@ internal sealed class BenchRunner(BenchOptions options, TextWriter log)
             }
         }
     }
+
+    /// <summary>
+    /// A setup that could not start, forward or be measured: recorded with its reason while the
+    /// rest of the run goes on. A network error while the run is being cancelled is the cancellation's.
+    /// </summary>
+    private static bool IsSetupFailure(Exception e, CancellationToken cancellationToken) =>
+        e is SetupFailedException
+        || e is IOException or System.Net.Sockets.SocketException or HttpRequestException or Grpc.Core.RpcException && !cancellationToken.IsCancellationRequested;
+
+    private static string FailureReason(Exception e) => e is SetupFailedException ? e.Message : $"{e.GetType().Name}: {e.Message}";
 
     private static QuietResult ReadQuiet(string setup, RunningSetup running)
     {
