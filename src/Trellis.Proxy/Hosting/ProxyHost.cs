@@ -5,7 +5,9 @@ using Trellis.Proxy.Admin;
 using Trellis.Proxy.Configuration;
 using Trellis.Proxy.Discovery;
 using Trellis.Proxy.Inbound;
+using Trellis.Proxy.Http.Http1;
 using Trellis.Proxy.Metrics;
+using Trellis.Proxy.Multiplexing;
 using Trellis.Proxy.Outbound;
 using Trellis.Proxy.Tls;
 using Trellis.Proxy.Transport;
@@ -31,6 +33,7 @@ public sealed partial class ProxyHost : IAsyncDisposable
     private readonly ProxyListener _outbound;
     private readonly ProxyListener _inbound;
     private readonly AdminServer _admin;
+    private readonly MultiplexedMeshConnector? _tunnels;
     private IdleMemoryRelease? _idleMemoryRelease;
 
     /// <exception cref="Identity.IdentityLoadException">The identity files are missing or invalid.</exception>
@@ -44,14 +47,20 @@ public sealed partial class ProxyHost : IAsyncDisposable
         _mesh = MeshSetup.Create(options, time, loggerFactory);
 
         IUpstreamConnector dialer = new SocketUpstreamConnector(options.ConnectTimeout);
+        var http1Dialer = dialer;
         if (_mesh.Identity is { } identity)
         {
-            dialer = new MeshAwareConnector(dialer, new MeshTlsConnector(dialer, identity, time, loggerFactory.CreateLogger<MeshTlsConnector>()));
+            var meshTls = new MeshTlsConnector(dialer, identity, time, loggerFactory.CreateLogger<MeshTlsConnector>());
+
+            // HTTP/1 to a meshed peer travels as tunnels on one shared mTLS connection per peer.
+            _tunnels = new MultiplexedMeshConnector(meshTls, time, new Http1Options().UpstreamIdleTimeout);
+            http1Dialer = new MeshAwareConnector(dialer, _tunnels);
+            dialer = new MeshAwareConnector(dialer, meshTls);
         }
 
         // Outbound asks discovery where traffic goes; inbound always delivers to the local app.
-        _outboundStack = OutboundStack.Build(Components(TrafficDirection.Outbound, _mesh.OutboundResolver, dialer, loggerFactory));
-        _inboundStack = InboundStack.Build(Components(TrafficDirection.Inbound, new TargetAddressResolver(), dialer, loggerFactory));
+        _outboundStack = OutboundStack.Build(Components(TrafficDirection.Outbound, _mesh.OutboundResolver, dialer, http1Dialer, loggerFactory));
+        _inboundStack = InboundStack.Build(Components(TrafficDirection.Inbound, new TargetAddressResolver(), dialer, http1Dialer, loggerFactory));
 
         _outbound = new ProxyListener(options.OutboundListen, TrafficDirection.Outbound, OutboundTarget, _outboundStack.Handler, _tracker, _logger);
         _inbound = new ProxyListener(options.InboundListen, TrafficDirection.Inbound, InboundTarget, _inboundStack.Handler, _tracker, _logger);
@@ -97,6 +106,11 @@ public sealed partial class ProxyHost : IAsyncDisposable
         await _inbound.DisposeAsync();
         await _outboundStack.DisposeAsync();
         await _inboundStack.DisposeAsync();
+        if (_tunnels is not null)
+        {
+            await _tunnels.DisposeAsync();
+        }
+
         await _admin.DisposeAsync();
         _idleMemoryRelease?.Dispose();
         await _mesh.DisposeAsync();
@@ -181,8 +195,19 @@ public sealed partial class ProxyHost : IAsyncDisposable
     private long TrafficSeen() =>
         Metrics.TcpOpenTotal.Total() + Metrics.TcpCloseTotal.Total() + Metrics.TcpReadBytesTotal.Total();
 
-    private ProxyComponents Components(TrafficDirection direction, IDestinationResolver resolver, IUpstreamConnector dialer, ILoggerFactory loggerFactory) =>
-        new(_options, direction, resolver, new MeteredUpstreamConnector(dialer, Metrics, direction), _mesh.Identity, Metrics, _tracker, _time, loggerFactory);
+    private ProxyComponents Components(
+        TrafficDirection direction, IDestinationResolver resolver, IUpstreamConnector dialer, IUpstreamConnector http1Dialer, ILoggerFactory loggerFactory) =>
+        new(
+            _options,
+            direction,
+            resolver,
+            new MeteredUpstreamConnector(dialer, Metrics, direction),
+            new MeteredUpstreamConnector(http1Dialer, Metrics, direction),
+            _mesh.Identity,
+            Metrics,
+            _tracker,
+            _time,
+            loggerFactory);
 
     /// <summary>
     /// The static destination when one is configured; else where iptables says the app was

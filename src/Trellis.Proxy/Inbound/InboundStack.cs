@@ -32,9 +32,10 @@ public static class InboundStack
         // Connections are counted where their TLS state is known: after termination for mesh
         // traffic (tls="true"), at once for the rest; a failed handshake is counted by the TLS
         // layer as a close with errno "tls_handshake".
+        // A mesh connection the peer chose to multiplex carries HTTP/1 connections as tunnels.
         var tls = components.Identity is null
             ? Metered(tcp)
-            : MeshTls(Metered(detectInsideMeshTls));
+            : MeshTls(Metered(detectInsideMeshTls), Metered(components.NewTunnelsLayer(http1)));
 
         ProxyConnectionHandler detect = new DetectProtocolLayer(
             Metered(http1.ServeAsync), Metered(http2.ServeAsync), tls, opaque: Metered(tcp), options.DetectTimeout, components.Time, components.Logger).InvokeAsync;
@@ -44,7 +45,7 @@ public static class InboundStack
         // one; an unmeshed server-speaks-first caller then waits for the detect timeout.
         ProxyConnectionHandler opaquePort = components.Identity is null
             ? Metered(tcp)
-            : new DetectProtocolLayer(Metered(tcp), Metered(tcp), MeshTls(Metered(tcp)), opaque: Metered(tcp), options.DetectTimeout, components.Time, components.Logger).InvokeAsync;
+            : new DetectProtocolLayer(Metered(tcp), Metered(tcp), MeshTls(Metered(tcp), multiplexed: null), opaque: Metered(tcp), options.DetectTimeout, components.Time, components.Logger).InvokeAsync;
         ProxyConnectionHandler byPort = connection =>
             options.OpaquePorts.Contains(connection.Target.Port) ? opaquePort(connection) : detect(connection);
 
@@ -52,8 +53,8 @@ public static class InboundStack
 
         ProxyConnectionHandler Metered(ProxyConnectionHandler next) => new ConnectionMetricsLayer(next, components.Metrics).InvokeAsync;
 
-        ProxyConnectionHandler MeshTls(ProxyConnectionHandler next) => new MeshTlsServerLayer(
+        ProxyConnectionHandler MeshTls(ProxyConnectionHandler next, ProxyConnectionHandler? multiplexed) => new MeshTlsServerLayer(
             next, Metered(tcp), components.Identity!, components.Metrics, components.Time,
-            components.LoggerFactory.CreateLogger<MeshTlsServerLayer>()).InvokeAsync;
+            components.LoggerFactory.CreateLogger<MeshTlsServerLayer>(), multiplexed: multiplexed).InvokeAsync;
     }
 }

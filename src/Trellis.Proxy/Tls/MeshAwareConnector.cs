@@ -13,9 +13,9 @@ namespace Trellis.Proxy.Tls;
 public sealed class MeshAwareConnector : IUpstreamConnector
 {
     private readonly IUpstreamConnector _plain;
-    private readonly MeshTlsConnector _mesh;
+    private readonly IMeshConnector _mesh;
 
-    public MeshAwareConnector(IUpstreamConnector plain, MeshTlsConnector mesh)
+    public MeshAwareConnector(IUpstreamConnector plain, IMeshConnector mesh)
     {
         _plain = plain;
         _mesh = mesh;

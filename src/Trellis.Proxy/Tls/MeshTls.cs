@@ -13,6 +13,13 @@ public static class MeshTls
 
     public static readonly SslApplicationProtocol Alpn = new(AlpnBytes.ToArray());
 
+    /// <summary>
+    /// The ALPN protocol of a mesh connection that carries many HTTP/1 connections as HTTP/2
+    /// tunnels (src/Trellis.Proxy/Multiplexing/). A client offers it first and <see cref="Alpn"/>
+    /// after it, so a peer that does not know it still answers with one connection per tunnel.
+    /// </summary>
+    public static readonly SslApplicationProtocol MultiplexedAlpn = new("trellis.mesh-mux/1"u8.ToArray());
+
     /// <summary>How long a peer may take to finish a handshake before the connection is closed.</summary>
     public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(10);
 

@@ -17,7 +17,7 @@ namespace Trellis.Proxy.Tls;
 /// argument of <see cref="ConnectAsync(IPEndPoint, string, CancellationToken)"/>;
 /// <see cref="ExpectingIdentity"/> gives an <see cref="IUpstreamConnector"/> for a fixed one.
 /// </summary>
-public sealed partial class MeshTlsConnector
+public sealed partial class MeshTlsConnector : IMeshConnector
 {
     private readonly IUpstreamConnector _inner;
     private readonly IIdentitySource _identity;
@@ -41,12 +41,20 @@ public sealed partial class MeshTlsConnector
     public IUpstreamConnector ExpectingIdentity(string expectedIdentity) => new FixedIdentityConnector(this, expectedIdentity);
 
     /// <summary>Connects to <paramref name="endpoint"/> and authenticates it as <paramref name="expectedIdentity"/>.</summary>
+    public ValueTask<ConnectionContext> ConnectAsync(IPEndPoint endpoint, string expectedIdentity, CancellationToken cancellationToken) =>
+        ConnectAsync(endpoint, expectedIdentity, multiplexed: false, cancellationToken);
+
+    /// <summary>
+    /// Connects to <paramref name="endpoint"/> and authenticates it as <paramref name="expectedIdentity"/>;
+    /// with <paramref name="multiplexed"/> it offers <see cref="MeshTls.MultiplexedAlpn"/> first, and the
+    /// returned connection's <see cref="TlsConnectionContext.Multiplexed"/> says whether the peer took it.
+    /// </summary>
     /// <exception cref="UpstreamConnectException">
     /// Dialling failed, or the handshake did: <see cref="ProxyError.ConnectTimeout"/> when it
     /// timed out, <see cref="ProxyError.UpstreamProtocolError"/> otherwise (the inner exception
     /// is a <see cref="MeshTlsException"/> saying why).
     /// </exception>
-    public async ValueTask<ConnectionContext> ConnectAsync(IPEndPoint endpoint, string expectedIdentity, CancellationToken cancellationToken)
+    public async ValueTask<ConnectionContext> ConnectAsync(IPEndPoint endpoint, string expectedIdentity, bool multiplexed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentException.ThrowIfNullOrEmpty(expectedIdentity);
@@ -59,7 +67,7 @@ public sealed partial class MeshTlsConnector
         {
             // No SNI: mesh peers are named by SPIFFE IDs, which are not host names.
             TargetHost = string.Empty,
-            ApplicationProtocols = [MeshTls.Alpn],
+            ApplicationProtocols = multiplexed ? [MeshTls.MultiplexedAlpn, MeshTls.Alpn] : [MeshTls.Alpn],
             EnabledSslProtocols = SslProtocols.Tls13,
             ClientCertificateContext = identity.CertificateContext,
             CertificateChainPolicy = identity.CreateChainPolicy(MeshTls.ServerAuthOid),
@@ -74,9 +82,11 @@ public sealed partial class MeshTlsConnector
         try
         {
             await ssl.AuthenticateAsClientAsync(options, linked.Token);
-            if (ssl.NegotiatedApplicationProtocol == MeshTls.Alpn && validator.PeerId is { } peerId)
+            var negotiated = ssl.NegotiatedApplicationProtocol;
+            var tunnels = multiplexed && negotiated == MeshTls.MultiplexedAlpn;
+            if ((negotiated == MeshTls.Alpn || tunnels) && validator.PeerId is { } peerId)
             {
-                return new TlsConnectionContext(connection, ssl, ciphertext, ownsInner: true, peerId);
+                return new TlsConnectionContext(connection, ssl, ciphertext, ownsInner: true, peerId) { Multiplexed = tunnels };
             }
 
             failure = "server did not agree to the mesh ALPN protocol";

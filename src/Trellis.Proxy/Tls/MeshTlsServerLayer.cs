@@ -25,6 +25,8 @@ public sealed partial class MeshTlsServerLayer
 {
     private readonly ProxyConnectionHandler _next;
     private readonly ProxyConnectionHandler _opaque;
+    private readonly ProxyConnectionHandler? _multiplexed;
+    private readonly List<SslApplicationProtocol> _protocols;
     private readonly IIdentitySource _identity;
     private readonly TimeProvider _time;
     private readonly TimeSpan _handshakeTimeout;
@@ -35,6 +37,7 @@ public sealed partial class MeshTlsServerLayer
     /// <param name="next">The rest of the stack, run on the decrypted connection.</param>
     /// <param name="opaque">Where connections that are not mesh TLS go, bytes untouched.</param>
     /// <param name="handshakeTimeout">Defaults to <see cref="MeshTls.DefaultHandshakeTimeout"/>.</param>
+    /// <param name="multiplexed">Where a connection whose client chose <see cref="MeshTls.MultiplexedAlpn"/> goes; null to refuse that protocol (the client then falls back to <see cref="MeshTls.Alpn"/>).</param>
     public MeshTlsServerLayer(
         ProxyConnectionHandler next,
         ProxyConnectionHandler opaque,
@@ -42,10 +45,13 @@ public sealed partial class MeshTlsServerLayer
         ProxyMetrics metrics,
         TimeProvider time,
         ILogger<MeshTlsServerLayer> logger,
-        TimeSpan? handshakeTimeout = null)
+        TimeSpan? handshakeTimeout = null,
+        ProxyConnectionHandler? multiplexed = null)
     {
         _next = next;
         _opaque = opaque;
+        _multiplexed = multiplexed;
+        _protocols = multiplexed is null ? [MeshTls.Alpn] : [MeshTls.MultiplexedAlpn, MeshTls.Alpn];
         _identity = identity;
         _time = time;
         _logger = logger;
@@ -90,7 +96,7 @@ public sealed partial class MeshTlsServerLayer
         var decrypted = new ProxyConnection(tls, connection.Direction, connection.Target) { Tls = connection.Tls };
         try
         {
-            await _next(decrypted);
+            await (tls.Multiplexed ? _multiplexed! : _next)(decrypted);
         }
         finally
         {
@@ -124,7 +130,7 @@ public sealed partial class MeshTlsServerLayer
         var ssl = new SslStream(ciphertext, leaveInnerStreamOpen: false);
         var options = new SslServerAuthenticationOptions
         {
-            ApplicationProtocols = [MeshTls.Alpn],
+            ApplicationProtocols = _protocols,
             EnabledSslProtocols = SslProtocols.Tls13,
             ServerCertificateContext = identity.CertificateContext,
             ClientCertificateRequired = true,
@@ -139,7 +145,10 @@ public sealed partial class MeshTlsServerLayer
             await ssl.AuthenticateAsServerAsync(options, timeout.Token);
             if (validator.PeerId is { } peerId)
             {
-                return new TlsConnectionContext(connection.Context, ssl, ciphertext, ownsInner: false, peerId);
+                return new TlsConnectionContext(connection.Context, ssl, ciphertext, ownsInner: false, peerId)
+                {
+                    Multiplexed = _multiplexed is not null && ssl.NegotiatedApplicationProtocol == MeshTls.MultiplexedAlpn,
+                };
             }
 
             failure = validator.Failure ?? "client presented no certificate";

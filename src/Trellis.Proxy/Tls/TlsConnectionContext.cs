@@ -47,6 +47,9 @@ internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConne
     /// <summary>The peer's verified SPIFFE ID.</summary>
     public string PeerId { get; }
 
+    /// <summary>The peers agreed on <see cref="MeshTls.MultiplexedAlpn"/>: the connection carries tunnels.</summary>
+    public bool Multiplexed { get; init; }
+
     public override IDuplexPipe Transport { get; set; }
 
     public override IFeatureCollection Features { get; }
