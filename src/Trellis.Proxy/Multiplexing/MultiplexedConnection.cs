@@ -65,6 +65,7 @@ internal sealed partial class MultiplexedConnection
     private int _handlers = 1;
     private bool _goingAway;
     private bool _ended;
+    private volatile bool _outputFailed;
 
     // The client side closes a connection left without tunnels this long.
     private ITimer? _idleTimer;
@@ -165,7 +166,7 @@ internal sealed partial class MultiplexedConnection
         MultiplexedStream stream;
         lock (_lock)
         {
-            if (_ended || _goingAway || _streams.Count >= Math.Min(_peerSettings.MaxConcurrentStreams, MaxConcurrentStreams)
+            if (_ended || _outputFailed || _goingAway || _streams.Count >= Math.Min(_peerSettings.MaxConcurrentStreams, MaxConcurrentStreams)
                 || _nextStreamId > int.MaxValue - 2)
             {
                 _writeLock.Release();
@@ -179,7 +180,8 @@ internal sealed partial class MultiplexedConnection
 
         // The tunnel's bytes may follow at once: the server answers 200 or resets the stream.
         var block = EncodeBlock([new HeaderField(":method", "CONNECT"), new HeaderField(":authority", authority)]);
-        Http2FrameWriter.WriteHeaders(_output, stream.Id, block, endStream: false, _peerSettings.MaxFrameSize);
+        // A failed write ends the connection, and the stream with it.
+        TryWrite(stream.Id, block, headers: true, endStream: false);
         await ExitWriteLockAsync();
         return stream;
     }
@@ -266,7 +268,12 @@ internal sealed partial class MultiplexedConnection
                 }
             }
 
-            Http2FrameWriter.WriteData(_output, stream.Id, new ReadOnlySequence<byte>(data[..length]), last && endStream, _peerSettings.MaxFrameSize);
+            if (!TryWrite(stream.Id, data[..length], headers: false, last && endStream))
+            {
+                await ExitWriteLockAsync();
+                return new FlushResult(isCanceled: false, isCompleted: true);
+            }
+
             await ExitWriteLockAsync();
             if (last)
             {
@@ -389,7 +396,9 @@ internal sealed partial class MultiplexedConnection
             }
             catch (Exception)
             {
-                // The connection broke under the write: the read loop sees it too and ends it.
+                // The connection broke under the write: nothing more is written, and the read
+                // loop is told to end it.
+                _outputFailed = true;
                 Abort();
             }
 
@@ -409,46 +418,92 @@ internal sealed partial class MultiplexedConnection
         }
     }
 
+    /// <summary>
+    /// Writes a tunnel's HEADERS or DATA under the write lock; false (and the connection ends)
+    /// when the transport has completed its pipe.
+    /// </summary>
+    private bool TryWrite(int streamId, ReadOnlyMemory<byte> payload, bool headers, bool endStream)
+    {
+        if (_outputFailed)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (headers)
+            {
+                Http2FrameWriter.WriteHeaders(_output, streamId, payload.Span, endStream, _peerSettings.MaxFrameSize);
+            }
+            else
+            {
+                Http2FrameWriter.WriteData(_output, streamId, new ReadOnlySequence<byte>(payload), endStream, _peerSettings.MaxFrameSize);
+            }
+
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            _outputFailed = true;
+            Abort();
+            return false;
+        }
+    }
+
+    /// <summary>Writes and clears the queued control frames; once the output has failed it only clears them.</summary>
     private void WriteControl()
     {
         lock (_lock)
         {
-            foreach (var frame in _control)
+            try
             {
-                switch (frame.Kind)
+                if (!_outputFailed)
                 {
-                    case ControlKind.Preface:
-                        _output.Write(Http2FrameWriter.ClientPreface);
-                        break;
-                    case ControlKind.Settings:
-                        Http2FrameWriter.WriteSettings(_output, [
-                            (Http2SettingId.EnablePush, 0u),
-                            (Http2SettingId.MaxConcurrentStreams, (uint)MaxConcurrentStreams),
-                            (Http2SettingId.InitialWindowSize, (uint)StreamWindow)]);
-                        Http2FrameWriter.WriteWindowUpdate(_output, 0, ConnectionWindow - 65535);
-                        break;
-                    case ControlKind.SettingsAck:
-                        Http2FrameWriter.WriteSettingsAck(_output);
-                        break;
-                    case ControlKind.PingAck:
-                        Http2FrameWriter.WritePing(_output, ack: true, (ulong)frame.Value);
-                        break;
-                    case ControlKind.WindowUpdate:
-                        Http2FrameWriter.WriteWindowUpdate(_output, frame.StreamId, (int)frame.Value);
-                        break;
-                    case ControlKind.Accept:
-                        Http2FrameWriter.WriteHeaders(_output, frame.StreamId, AcceptedBlock, endStream: false, _peerSettings.MaxFrameSize);
-                        break;
-                    case ControlKind.Reset:
-                        Http2FrameWriter.WriteRstStream(_output, frame.StreamId, (Http2ErrorCode)frame.Value);
-                        break;
-                    case ControlKind.GoAway:
-                        Http2FrameWriter.WriteGoAway(_output, frame.StreamId, (Http2ErrorCode)frame.Value);
-                        break;
+                    WriteControlFrames();
                 }
             }
+            finally
+            {
+                _control.Clear();
+            }
+        }
+    }
 
-            _control.Clear();
+    private void WriteControlFrames()
+    {
+        foreach (var frame in _control)
+        {
+            switch (frame.Kind)
+            {
+                case ControlKind.Preface:
+                    _output.Write(Http2FrameWriter.ClientPreface);
+                    break;
+                case ControlKind.Settings:
+                    Http2FrameWriter.WriteSettings(_output, [
+                        (Http2SettingId.EnablePush, 0u),
+                        (Http2SettingId.MaxConcurrentStreams, (uint)MaxConcurrentStreams),
+                        (Http2SettingId.InitialWindowSize, (uint)StreamWindow)]);
+                    Http2FrameWriter.WriteWindowUpdate(_output, 0, ConnectionWindow - 65535);
+                    break;
+                case ControlKind.SettingsAck:
+                    Http2FrameWriter.WriteSettingsAck(_output);
+                    break;
+                case ControlKind.PingAck:
+                    Http2FrameWriter.WritePing(_output, ack: true, (ulong)frame.Value);
+                    break;
+                case ControlKind.WindowUpdate:
+                    Http2FrameWriter.WriteWindowUpdate(_output, frame.StreamId, (int)frame.Value);
+                    break;
+                case ControlKind.Accept:
+                    Http2FrameWriter.WriteHeaders(_output, frame.StreamId, AcceptedBlock, endStream: false, _peerSettings.MaxFrameSize);
+                    break;
+                case ControlKind.Reset:
+                    Http2FrameWriter.WriteRstStream(_output, frame.StreamId, (Http2ErrorCode)frame.Value);
+                    break;
+                case ControlKind.GoAway:
+                    Http2FrameWriter.WriteGoAway(_output, frame.StreamId, (Http2ErrorCode)frame.Value);
+                    break;
+            }
         }
     }
 
