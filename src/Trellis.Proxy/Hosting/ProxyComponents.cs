@@ -29,10 +29,10 @@ public sealed record ProxyComponents(
 {
     public ILogger Logger { get; } = LoggerFactory.CreateLogger("trellis.proxy." + Direction.Label());
 
-    /// <summary>Opaque TCP: bytes both ways, balanced per connection.</summary>
     /// <summary>The server side of tunnels on a multiplexed mesh connection: each one is an HTTP/1 connection.</summary>
     public ProxyConnectionHandler NewTunnelsLayer(Http1Forwarder http1) => new MultiplexedTunnelsLayer(http1.ServeAsync, Tracker.Draining).InvokeAsync;
 
+    /// <summary>Opaque TCP: bytes both ways, balanced per connection.</summary>
     public ProxyConnectionHandler NewTcpForwarder() => new TcpForwardLayer(Resolver, Connector, Logger).InvokeAsync;
 
     /// <summary>HTTP/1, balanced per request over pooled upstream connections.</summary>

@@ -438,7 +438,6 @@ internal sealed partial class MultiplexedConnection
         // Writers waiting for the lock find the connection ended and give up.
         _writeLock.Release();
         _idleTimer?.Dispose();
-        _closed.Cancel();
         HandlerDone();
         await _handlersDone.Task;
     }
