@@ -193,7 +193,8 @@ public sealed partial class ProxyHost : IAsyncDisposable
 
     /// <summary>Moves whenever either side opens or closes a connection or reads a byte.</summary>
     private long TrafficSeen() =>
-        Metrics.TcpOpenTotal.Total() + Metrics.TcpCloseTotal.Total() + Metrics.TcpReadBytesTotal.Total();
+        Metrics.TcpOpenTotal.Total() + Metrics.TcpCloseTotal.Total() + Metrics.TcpReadBytesTotal.Total()
+        + (_tunnels?.ConnectionsOpenedOrClosed ?? 0);
 
     private ProxyComponents Components(
         TrafficDirection direction, IDestinationResolver resolver, IUpstreamConnector dialer, IUpstreamConnector http1Dialer, ILoggerFactory loggerFactory) =>

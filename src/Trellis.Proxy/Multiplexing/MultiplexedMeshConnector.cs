@@ -15,11 +15,19 @@ public sealed class MultiplexedMeshConnector : IMeshConnector, IAsyncDisposable
 {
     private const int MaxAttempts = 4;
 
+    /// <summary>
+    /// How long a peer found not to multiplex is dialled per call before it is asked again: a
+    /// mesh upgraded in place keeps its addresses, and its callers should not need a restart to
+    /// start sharing connections with it.
+    /// </summary>
+    public static readonly TimeSpan UnsupportedRecheck = TimeSpan.FromMinutes(5);
+
     private readonly MeshTlsConnector _tls;
     private readonly TimeProvider _time;
     private readonly TimeSpan _idleTimeout;
     private readonly Lock _lock = new();
     private readonly Dictionary<(IPEndPoint Endpoint, string Identity), Peer> _peers = [];
+    private long _connectionsOpenedOrClosed;
 
     /// <param name="idleTimeout">How long a shared connection with no tunnels stays open.</param>
     public MultiplexedMeshConnector(MeshTlsConnector tls, TimeProvider time, TimeSpan idleTimeout)
@@ -28,6 +36,13 @@ public sealed class MultiplexedMeshConnector : IMeshConnector, IAsyncDisposable
         _time = time;
         _idleTimeout = idleTimeout;
     }
+
+    /// <summary>
+    /// Shared connections opened plus those closed so far. The proxy's connection metrics count
+    /// the tunnels the HTTP/1 path asked for, not the connections under them; this is what moves
+    /// when a shared connection idles out after its last tunnel, which frees memory and runs code.
+    /// </summary>
+    public long ConnectionsOpenedOrClosed => Interlocked.Read(ref _connectionsOpenedOrClosed);
 
     /// <exception cref="UpstreamConnectException">Dialling or the handshake failed.</exception>
     public async ValueTask<ConnectionContext> ConnectAsync(IPEndPoint endpoint, string expectedIdentity, CancellationToken cancellationToken)
@@ -48,13 +63,14 @@ public sealed class MultiplexedMeshConnector : IMeshConnector, IAsyncDisposable
                 }
 
                 connection = peer.Connections.Find(static candidate => candidate.Accepting);
-                if (connection is null && peer.Dialing is null && !peer.Unsupported)
+                var unsupported = peer.UnsupportedUntil > _time.GetUtcNow();
+                if (connection is null && peer.Dialing is null && !unsupported)
                 {
                     // One dial at a time per peer: a burst of requests shares the connection it makes.
                     peer.Dialing = DialAsync(key, peer);
                 }
 
-                if (connection is null && peer.Unsupported)
+                if (connection is null && unsupported)
                 {
                     break;
                 }
@@ -77,7 +93,7 @@ public sealed class MultiplexedMeshConnector : IMeshConnector, IAsyncDisposable
 
         lock (_lock)
         {
-            if (!_peers.TryGetValue(key, out var peer) || !peer.Unsupported)
+            if (!_peers.TryGetValue(key, out var peer) || peer.UnsupportedUntil <= _time.GetUtcNow())
             {
                 throw new UpstreamConnectException(ProxyError.UpstreamClosed, endpoint);
             }
@@ -116,19 +132,21 @@ public sealed class MultiplexedMeshConnector : IMeshConnector, IAsyncDisposable
                 await tls.DisposeAsync();
                 lock (_lock)
                 {
-                    peer.Unsupported = true;
+                    peer.UnsupportedUntil = _time.GetUtcNow() + UnsupportedRecheck;
                 }
 
                 return null;
             }
 
             var connection = MultiplexedConnection.StartClient(tls, _time, _idleTimeout);
+            Interlocked.Increment(ref _connectionsOpenedOrClosed);
             lock (_lock)
             {
+                peer.UnsupportedUntil = default;
                 peer.Connections.Add(connection);
             }
 
-            _ = ForgetWhenEndedAsync(peer, connection, tls);
+            _ = ForgetWhenEndedAsync(key, peer, connection, tls);
             return connection;
         }
         finally
@@ -136,19 +154,35 @@ public sealed class MultiplexedMeshConnector : IMeshConnector, IAsyncDisposable
             lock (_lock)
             {
                 peer.Dialing = null;
+                ForgetIfUnused(key, peer);
             }
         }
     }
 
-    private async Task ForgetWhenEndedAsync(Peer peer, MultiplexedConnection connection, TlsConnectionContext tls)
+    private async Task ForgetWhenEndedAsync((IPEndPoint Endpoint, string Identity) key, Peer peer, MultiplexedConnection connection, TlsConnectionContext tls)
     {
         await connection.Running;
         lock (_lock)
         {
             peer.Connections.Remove(connection);
+            ForgetIfUnused(key, peer);
         }
 
         await tls.DisposeAsync();
+        Interlocked.Increment(ref _connectionsOpenedOrClosed);
+    }
+
+    /// <summary>
+    /// Drops a peer with nothing open, dialling or remembered, so the table follows the peers in
+    /// use rather than every address ever dialled (endpoints come and go with the workloads).
+    /// </summary>
+    private void ForgetIfUnused((IPEndPoint Endpoint, string Identity) key, Peer peer)
+    {
+        if (peer.Connections.Count == 0 && peer.Dialing is null && peer.UnsupportedUntil <= _time.GetUtcNow()
+            && _peers.TryGetValue(key, out var current) && current == peer)
+        {
+            _peers.Remove(key);
+        }
     }
 
     private sealed class Peer
@@ -157,7 +191,7 @@ public sealed class MultiplexedMeshConnector : IMeshConnector, IAsyncDisposable
 
         public Task<MultiplexedConnection?>? Dialing { get; set; }
 
-        /// <summary>The peer chose the plain mesh protocol: it gets a connection per call.</summary>
-        public bool Unsupported { get; set; }
+        /// <summary>Until then the peer, which chose the plain mesh protocol, gets a connection per call.</summary>
+        public DateTimeOffset UnsupportedUntil { get; set; }
     }
 }

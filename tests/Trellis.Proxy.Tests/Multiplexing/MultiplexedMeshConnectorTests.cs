@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Time.Testing;
 using Trellis.Proxy.Metrics;
 using Trellis.Proxy.Multiplexing;
 using Trellis.Proxy.Tcp;
@@ -61,6 +62,52 @@ public sealed class MultiplexedMeshConnectorTests
     }
 
     [Fact]
+    public async Task Connect_PeerUpgradedInPlace_IsAskedAgainAfterTheRecheck()
+    {
+        var time = new FakeTimeProvider();
+        var multiplexingPeer = false;
+        await using var connector = Connector(() => multiplexingPeer, time);
+        var before = await connector.ConnectAsync(InMemoryConnector.Target, ServerId, CancellationToken.None);
+        Assert.Equal("one"u8.ToArray(), await EchoAsync(before, "one"u8.ToArray()));
+        Assert.Equal(2, _dials);
+
+        multiplexingPeer = true;
+        time.Advance(MultiplexedMeshConnector.UnsupportedRecheck - TimeSpan.FromSeconds(1));
+        var withinRecheck = await connector.ConnectAsync(InMemoryConnector.Target, ServerId, CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(1));
+        var afterRecheck = await connector.ConnectAsync(InMemoryConnector.Target, ServerId, CancellationToken.None);
+        var shared = await connector.ConnectAsync(InMemoryConnector.Target, ServerId, CancellationToken.None);
+
+        Assert.IsType<TlsConnectionContext>(withinRecheck);
+        Assert.IsType<MultiplexedStream>(afterRecheck);
+        Assert.IsType<MultiplexedStream>(shared);
+        Assert.Equal("two"u8.ToArray(), await EchoAsync(afterRecheck, "two"u8.ToArray()));
+        Assert.Equal("three"u8.ToArray(), await EchoAsync(shared, "three"u8.ToArray()));
+        // The per-call connection within the recheck, then one probe that became the shared connection.
+        Assert.Equal(4, _dials);
+        await withinRecheck.DisposeAsync();
+    }
+
+    /// <summary>The idle memory release counts this as traffic: a shared connection's end runs code and frees memory.</summary>
+    [Fact]
+    public async Task SharedConnection_OpenedThenIdledOut_EachMovesTheCount()
+    {
+        var time = new FakeTimeProvider();
+        await using var connector = Connector(() => true, time);
+        Assert.Equal(0, connector.ConnectionsOpenedOrClosed);
+
+        var tunnel = await connector.ConnectAsync(InMemoryConnector.Target, ServerId, CancellationToken.None);
+        Assert.Equal("one"u8.ToArray(), await EchoAsync(tunnel, "one"u8.ToArray()));
+        Assert.Equal(1, connector.ConnectionsOpenedOrClosed);
+
+        await ControlPlane.Eventually.TrueAsync(() => connector.ConnectionsOpenedOrClosed == 2, "the idle shared connection closed", time, TimeSpan.FromSeconds(30));
+        var next = await connector.ConnectAsync(InMemoryConnector.Target, ServerId, CancellationToken.None);
+        Assert.Equal("two"u8.ToArray(), await EchoAsync(next, "two"u8.ToArray()));
+        Assert.Equal(2, _dials);
+        Assert.Equal(3, connector.ConnectionsOpenedOrClosed);
+    }
+
+    [Fact]
     public async Task Connect_PeerWithAnotherIdentity_FailsLikeAMeshHandshake()
     {
         await using var connector = Connector(multiplexingPeer: true);
@@ -72,21 +119,28 @@ public sealed class MultiplexedMeshConnectorTests
         Assert.Empty(_tunnels);
     }
 
-    private MultiplexedMeshConnector Connector(bool multiplexingPeer)
+    private MultiplexedMeshConnector Connector(bool multiplexingPeer) => Connector(() => multiplexingPeer, TimeProvider.System);
+
+    /// <param name="multiplexingPeer">Read at each dial: whether the peer offers the multiplexed protocol.</param>
+    private MultiplexedMeshConnector Connector(Func<bool> multiplexingPeer, TimeProvider time)
     {
-        var metrics = new ProxyMetrics(new MetricsRegistry());
-        var layer = new MeshTlsServerLayer(
-            EchoServerAsync,
-            _ => throw new InvalidOperationException("the opaque stack must not be used"),
-            new StaticIdentitySource(_pki.Identity(ServerId)),
-            metrics,
-            TimeProvider.System,
-            new ListLogger<MeshTlsServerLayer>(),
-            multiplexed: multiplexingPeer ? new MultiplexedTunnelsLayer(TunnelAsync, CancellationToken.None).InvokeAsync : null);
-        var inner = new CountingConnector(new InMemoryConnector(layer.InvokeAsync), () => Interlocked.Increment(ref _dials));
+        var multiplexing = Layer(new MultiplexedTunnelsLayer(TunnelAsync, CancellationToken.None).InvokeAsync);
+        var plain = Layer(multiplexed: null);
+        var inner = new CountingConnector(
+            new InMemoryConnector(connection => multiplexingPeer() ? multiplexing.InvokeAsync(connection) : plain.InvokeAsync(connection)),
+            () => Interlocked.Increment(ref _dials));
         var tls = new MeshTlsConnector(inner, new StaticIdentitySource(_pki.Identity(ClientId)), TimeProvider.System, new ListLogger<MeshTlsConnector>());
-        return new MultiplexedMeshConnector(tls, TimeProvider.System, TimeSpan.FromMinutes(1));
+        return new MultiplexedMeshConnector(tls, time, TimeSpan.FromMinutes(1));
     }
+
+    private MeshTlsServerLayer Layer(ProxyConnectionHandler? multiplexed) => new(
+        EchoServerAsync,
+        _ => throw new InvalidOperationException("the opaque stack must not be used"),
+        new StaticIdentitySource(_pki.Identity(ServerId)),
+        new ProxyMetrics(new MetricsRegistry()),
+        TimeProvider.System,
+        new ListLogger<MeshTlsServerLayer>(),
+        multiplexed: multiplexed);
 
     private Task TunnelAsync(ProxyConnection tunnel)
     {
