@@ -421,12 +421,15 @@ internal sealed partial class MultiplexedConnection
             stream.OnReset(lost, fromReadLoop: true);
         }
 
-        // Whatever is queued (a GOAWAY) goes out before the close.
+        // Whatever is queued (a GOAWAY) goes out before the close, unless the output already broke.
         await _writeLock.WaitAsync();
         try
         {
             WriteControl();
-            await _output.FlushAsync();
+            if (!_outputFailed)
+            {
+                await _output.FlushAsync();
+            }
         }
         catch (Exception)
         {

@@ -267,13 +267,14 @@ internal sealed partial class MultiplexedConnection
                 }
             }
 
-            if (!TryWrite(stream.Id, data[..length], headers: false, last && endStream))
+            var written = TryWrite(stream.Id, data[..length], headers: false, last && endStream);
+            await ExitWriteLockAsync();
+            if (!written || _outputFailed)
             {
-                await ExitWriteLockAsync();
+                // The connection broke under this write or another: nothing more goes out.
                 return new FlushResult(isCanceled: false, isCompleted: true);
             }
 
-            await ExitWriteLockAsync();
             if (last)
             {
                 if (endStream)
@@ -387,10 +388,13 @@ internal sealed partial class MultiplexedConnection
             try
             {
                 WriteControl();
-                var flush = await _output.FlushAsync();
-                if (flush.IsCompleted || flush.IsCanceled)
+                if (!_outputFailed)
                 {
-                    Abort();
+                    var flush = await _output.FlushAsync();
+                    if (flush.IsCompleted || flush.IsCanceled)
+                    {
+                        Abort();
+                    }
                 }
             }
             catch (Exception)

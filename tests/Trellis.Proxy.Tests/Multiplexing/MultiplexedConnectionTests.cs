@@ -145,6 +145,32 @@ public sealed class MultiplexedConnectionTests
     }
 
     [Fact]
+    public async Task OutputBreaks_TheConnectionEndsOnceWithItsTunnels()
+    {
+        var (clientContext, serverContext) = PipePair.CreateContexts();
+        var output = new BreakingPipeWriter(clientContext.Transport.Output);
+        clientContext.Transport = new PipePair.DuplexPipe(clientContext.Transport.Input, output);
+        var server = MultiplexedConnection.StartServer(serverContext, EchoAsync);
+        var client = MultiplexedConnection.StartClient(clientContext, TimeProvider.System, TimeSpan.FromMinutes(5));
+        var tunnel = (await client.OpenStreamAsync("test"))!;
+        await tunnel.Transport.Output.WriteAsync("before"u8.ToArray());
+        Assert.Equal("before"u8.ToArray(), await ReadExactlyAsync(tunnel.Transport.Input, 6));
+
+        // The socket breaks under the next write.
+        output.Broken = true;
+        var flush = await tunnel.Transport.Output.WriteAsync("after"u8.ToArray()).AsTask().WaitAsync(Bound);
+
+        Assert.True(flush.IsCompleted);
+        await client.Running.WaitAsync(Bound);
+        Assert.True(tunnel.ConnectionClosed.IsCancellationRequested);
+        await Assert.ThrowsAsync<ConnectionAbortedException>(() => ReadToEndAsync(tunnel.Transport.Input));
+        Assert.Null(await client.OpenStreamAsync("test"));
+        Assert.Equal(1, output.FailedFlushes);
+        await serverContext.Transport.Output.CompleteAsync();
+        await server.Running.WaitAsync(Bound);
+    }
+
+    [Fact]
     public async Task GoAway_OpenTunnelsFinish_NewOnesGoElsewhere_ThenTheConnectionEnds()
     {
         var accepted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -237,6 +263,23 @@ public sealed class MultiplexedConnectionTests
         return echoed;
     }
 
+    private static async Task<byte[]> ReadExactlyAsync(PipeReader reader, int count)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync().AsTask().WaitAsync(Bound);
+            if (result.Buffer.Length >= count)
+            {
+                var bytes = result.Buffer.Slice(0, count).ToArray();
+                reader.AdvanceTo(result.Buffer.GetPosition(count));
+                return bytes;
+            }
+
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            Assert.False(result.IsCompleted, "the tunnel ended early");
+        }
+    }
+
     /// <summary>Consumes as it reads: a tunnel's sender waits for the window a reader frees by consuming.</summary>
     private static async Task<byte[]> ReadToEndAsync(PipeReader reader)
     {
@@ -321,5 +364,36 @@ public sealed class MultiplexedConnectionTests
         {
             await Task.Delay(10, timeout.Token);
         }
+    }
+
+    /// <summary>A transport whose flushes fail once broken, as a socket reset under a write.</summary>
+    private sealed class BreakingPipeWriter(PipeWriter inner) : PipeWriter
+    {
+        private int _failedFlushes;
+
+        public bool Broken { get; set; }
+
+        public int FailedFlushes => Volatile.Read(ref _failedFlushes);
+
+        public override void Advance(int bytes) => inner.Advance(bytes);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            if (Broken)
+            {
+                Interlocked.Increment(ref _failedFlushes);
+                throw new IOException("Connection reset by peer");
+            }
+
+            return inner.FlushAsync(cancellationToken);
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
     }
 }
