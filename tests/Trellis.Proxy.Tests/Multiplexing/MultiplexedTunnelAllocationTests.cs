@@ -62,9 +62,9 @@ public class MultiplexedTunnelAllocationTests
         }
 
         Assert.All(tunnels, tunnel => Assert.IsType<MultiplexedStream>(tunnel));
-        await ExchangeAsync(tunnels, message, 200);
+        await AllocationMeasurement.EchoRoundsAsync(tunnels, message, 200);
         const int Rounds = 1000;
-        var perExchange = await AllocationMeasurement.LeastBytesPerUnitAsync(() => ExchangeAsync(tunnels, message, Rounds), Rounds * Tunnels);
+        var perExchange = await AllocationMeasurement.LeastBytesPerUnitAsync(() => AllocationMeasurement.EchoRoundsAsync(tunnels, message, Rounds), Rounds * Tunnels);
 
         foreach (var tunnel in tunnels)
         {
@@ -77,21 +77,4 @@ public class MultiplexedTunnelAllocationTests
 
     private static Task EchoAsync(ProxyConnection tunnel) =>
         PipeCopy.OneWayAsync(tunnel.Transport.Input, tunnel.Transport.Output, CancellationToken.None);
-
-    /// <summary>Each round sends on every tunnel first, then reads every echo: all of them in flight at once.</summary>
-    private static async Task ExchangeAsync(List<ConnectionContext> tunnels, byte[] message, int rounds)
-    {
-        for (var round = 0; round < rounds; round++)
-        {
-            foreach (var tunnel in tunnels)
-            {
-                await tunnel.Transport.Output.WriteAsync(message);
-            }
-
-            foreach (var tunnel in tunnels)
-            {
-                Assert.True(await AllocationMeasurement.ReadExactlyAsync(tunnel.Transport.Input, message.Length), "the echo ended early");
-            }
-        }
-    }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Connections;
 using Trellis.Proxy.Http.Http1;
 
 namespace Trellis.Proxy.Tests;
@@ -41,6 +42,27 @@ internal static class AllocationMeasurement
         }
 
         return least;
+    }
+
+    /// <summary>
+    /// Echo rounds over connections whose far end echoes: each round sends
+    /// <paramref name="message"/> on every connection first, then reads every echo, so all of
+    /// them are in flight at once.
+    /// </summary>
+    public static async Task EchoRoundsAsync(IReadOnlyList<ConnectionContext> connections, byte[] message, int rounds)
+    {
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var connection in connections)
+            {
+                await connection.Transport.Output.WriteAsync(message);
+            }
+
+            foreach (var connection in connections)
+            {
+                Assert.True(await ReadExactlyAsync(connection.Transport.Input, message.Length), "the echo ended early");
+            }
+        }
     }
 
     /// <summary>

@@ -58,9 +58,9 @@ public class MeshTlsAllocationTests
             connections.Add(await connector.ConnectAsync(InMemoryConnector.Target, ServerId, CancellationToken.None));
         }
 
-        await ExchangeAsync(connections, message, 200);
+        await AllocationMeasurement.EchoRoundsAsync(connections, message, 200);
         const int Rounds = 1000;
-        var perExchange = await AllocationMeasurement.LeastBytesPerUnitAsync(() => ExchangeAsync(connections, message, Rounds), Rounds * Connections);
+        var perExchange = await AllocationMeasurement.LeastBytesPerUnitAsync(() => AllocationMeasurement.EchoRoundsAsync(connections, message, Rounds), Rounds * Connections);
 
         foreach (var connection in connections)
         {
@@ -73,21 +73,4 @@ public class MeshTlsAllocationTests
 
     private static Task EchoAsync(ProxyConnection connection) =>
         PipeCopy.OneWayAsync(connection.Transport.Input, connection.Transport.Output, CancellationToken.None);
-
-    /// <summary>Each round sends on every connection first, then reads every echo: all of them in flight at once.</summary>
-    private static async Task ExchangeAsync(List<ConnectionContext> connections, byte[] message, int rounds)
-    {
-        for (var round = 0; round < rounds; round++)
-        {
-            foreach (var connection in connections)
-            {
-                await connection.Transport.Output.WriteAsync(message);
-            }
-
-            foreach (var connection in connections)
-            {
-                Assert.True(await AllocationMeasurement.ReadExactlyAsync(connection.Transport.Input, message.Length), "the echo ended early");
-            }
-        }
-    }
 }
