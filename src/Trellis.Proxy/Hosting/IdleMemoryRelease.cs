@@ -11,10 +11,11 @@ namespace Trellis.Proxy.Hosting;
 /// </summary>
 /// <remarks>
 /// Traffic is what the proxy's own connection metrics count: connections opened and closed and
-/// bytes read, on both sides, and the shared connections under the tunnels to meshed peers. The counters move on every read, so sampling them every half quiet
-/// period costs the hot path nothing. A proxy that stays quiet is released once, and again only
-/// after traffic has moved them; closing idle pooled connections counts as traffic, since it frees
-/// what they held. It starts as released: start-up gives its own memory back just before.
+/// bytes read, on both sides, and the shared connections under the tunnels to meshed peers. The
+/// counters move on every read, so sampling them every half quiet period costs the hot path
+/// nothing. A proxy that stays quiet is released once, and again only after traffic has moved
+/// them; closing idle pooled connections counts as traffic, since it frees what they held. It
+/// starts as released: start-up gives its own memory back just before.
 /// </remarks>
 internal sealed class IdleMemoryRelease : IDisposable
 {

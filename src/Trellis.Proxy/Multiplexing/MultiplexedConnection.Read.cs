@@ -14,7 +14,7 @@ internal sealed partial class MultiplexedConnection
         Exception? error = null;
         try
         {
-            if (!_isClient && !await ReadPrefaceAsync())
+            if (!_isClient && !await Http2FrameReader.ReadClientPrefaceAsync(_input))
             {
                 throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "the client preface is missing");
             }
@@ -58,28 +58,6 @@ internal sealed partial class MultiplexedConnection
         }
 
         await EndAsync(error);
-    }
-
-    private async ValueTask<bool> ReadPrefaceAsync()
-    {
-        var preface = Http2FrameWriter.ClientPreface.Length;
-        while (true)
-        {
-            var result = await _input.ReadAsync();
-            var buffer = result.Buffer;
-            if (buffer.Length >= preface)
-            {
-                var matches = buffer.Slice(0, preface).ToArray().AsSpan().SequenceEqual(Http2FrameWriter.ClientPreface);
-                _input.AdvanceTo(buffer.GetPosition(preface));
-                return matches;
-            }
-
-            _input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted || result.IsCanceled)
-            {
-                return false;
-            }
-        }
     }
 
     private ValueTask OnFrameAsync(Http2FrameHeader header, ReadOnlySequence<byte> payload)

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Trellis.Proxy.Async;
 using Trellis.Proxy.Http.Http2.Frames;
+using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Multiplexing;
 
@@ -42,7 +43,7 @@ internal sealed class MultiplexedStream : ConnectionContext, IConnectionTranspor
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: 0,
             useSynchronizationContext: false));
-        Transport = new TunnelPipe(new TunnelReader(this, _received.Reader), new TunnelWriter(this));
+        Transport = new DuplexPipe(new TunnelReader(this, _received.Reader), new TunnelWriter(this));
         var features = new FeatureCollection();
         features.Set<IConnectionTransportFeature>(this);
         Features = features;
@@ -325,12 +326,5 @@ internal sealed class MultiplexedStream : ConnectionContext, IConnectionTranspor
                 _buffer = null;
             }
         }
-    }
-
-    private sealed class TunnelPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
     }
 }

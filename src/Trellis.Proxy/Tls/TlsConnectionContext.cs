@@ -37,7 +37,7 @@ internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConne
         var sessionGate = new Lock();
         _readLoop = new TlsReadLoop(ssl, ciphertext, sessionGate);
         var writer = PipeWriter.Create(ssl, new StreamPipeWriterOptions(MemoryPool<byte>.Shared, MeshTls.RecordBufferSize, leaveOpen: true));
-        Transport = new PlaintextPipe(_readLoop.Plaintext, new TlsPipeWriter(writer, ssl, inner.Transport.Output, sessionGate));
+        Transport = new DuplexPipe(_readLoop.Plaintext, new TlsPipeWriter(writer, ssl, inner.Transport.Output, sessionGate));
 
         var features = new FeatureCollection(inner.Features);
         features.Set<IConnectionTransportFeature>(this);
@@ -73,13 +73,5 @@ internal sealed class TlsConnectionContext : DelegatingConnectionContext, IConne
         }
 
         await base.DisposeAsync();
-    }
-
-    /// <summary>The plaintext reader and writer as one duplex pipe.</summary>
-    private sealed class PlaintextPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
     }
 }

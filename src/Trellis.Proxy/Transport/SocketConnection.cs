@@ -249,6 +249,4 @@ public sealed class SocketConnection : ConnectionContext
         {
         }
     }
-
-    private sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 }

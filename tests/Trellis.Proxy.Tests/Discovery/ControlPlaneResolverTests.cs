@@ -31,13 +31,6 @@ public sealed class ControlPlaneResolverTests : IAsyncLifetime
         return new ProxyConnection(context, TrafficDirection.Outbound, target);
     }
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
-    }
-
     private async Task<(TestController Controller, ControlPlaneResolver Resolver)> StartAsync()
     {
         var controller = await _fixture.StartControllerAsync();

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using Trellis.Proxy.Multiplexing;
 using Trellis.Proxy.Tcp;
 using Trellis.Proxy.Tests.Tls;
+using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Tests.Multiplexing;
 
@@ -149,7 +150,7 @@ public sealed class MultiplexedConnectionTests
     {
         var (clientContext, serverContext) = PipePair.CreateContexts();
         var output = new BreakingPipeWriter(clientContext.Transport.Output);
-        clientContext.Transport = new PipePair.DuplexPipe(clientContext.Transport.Input, output);
+        clientContext.Transport = new DuplexPipe(clientContext.Transport.Input, output);
         var server = MultiplexedConnection.StartServer(serverContext, EchoAsync);
         var client = MultiplexedConnection.StartClient(clientContext, TimeProvider.System, TimeSpan.FromMinutes(5));
         var tunnel = (await client.OpenStreamAsync("test"))!;

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Tests;
 
@@ -9,8 +10,6 @@ internal sealed record DuplexPipePair(IDuplexPipe Transport, IDuplexPipe Applica
     {
         var toProxy = new Pipe();
         var fromProxy = new Pipe();
-        return new DuplexPipePair(new Duplex(toProxy.Reader, fromProxy.Writer), new Duplex(fromProxy.Reader, toProxy.Writer));
+        return new DuplexPipePair(new DuplexPipe(toProxy.Reader, fromProxy.Writer), new DuplexPipe(fromProxy.Reader, toProxy.Writer));
     }
-
-    private sealed record Duplex(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 }

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using Trellis.Proxy.Tls;
+using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Tests.Tls;
 
@@ -12,7 +13,7 @@ public sealed class DuplexPipeStreamTests
     private readonly Pipe _output = new();
     private readonly DuplexPipeStream _stream;
 
-    public DuplexPipeStreamTests() => _stream = new DuplexPipeStream(new PipePair.DuplexPipe(_input.Reader, _output.Writer));
+    public DuplexPipeStreamTests() => _stream = new DuplexPipeStream(new DuplexPipe(_input.Reader, _output.Writer));
 
     [Fact]
     public async Task ReadAsync_TwoRecordsBuffered_ReturnsOnlyTheFirst()

@@ -320,7 +320,7 @@ public sealed class MeshTlsTests
 
         // The client sends its hello, then never reads the server's answer nor finishes.
         var silent = new Pipe();
-        using var ssl = new SslStream(new DuplexPipeStream(new PipePair.DuplexPipe(silent.Reader, client.Output)));
+        using var ssl = new SslStream(new DuplexPipeStream(new DuplexPipe(silent.Reader, client.Output)));
         var options = new SslClientAuthenticationOptions { TargetHost = string.Empty, ApplicationProtocols = [MeshTls.Alpn] };
         var clientHandshake = ssl.AuthenticateAsClientAsync(options);
         var serverFlight = await client.Input.ReadAsync().AsTask().WaitAsync(Bound);

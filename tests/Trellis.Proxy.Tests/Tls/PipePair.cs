@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
+using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Tests.Tls;
 
@@ -25,12 +26,5 @@ internal static class PipePair
         var clientContext = new DefaultConnectionContext("client", client, server);
         var serverContext = new DefaultConnectionContext("server", server, client) { RemoteEndPoint = ClientAddress };
         return (clientContext, serverContext);
-    }
-
-    internal sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
     }
 }

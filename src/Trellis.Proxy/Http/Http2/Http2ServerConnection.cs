@@ -80,7 +80,7 @@ internal sealed class Http2ServerConnection : Http2Connection
     {
         try
         {
-            if (!await ReadPrefaceAsync())
+            if (!await Http2FrameReader.ReadClientPrefaceAsync(Input))
             {
                 // Not HTTP/2 after all: close without a GOAWAY the client would not understand.
                 await ShutdownAsync();
@@ -291,44 +291,6 @@ internal sealed class Http2ServerConnection : Http2Connection
         }
 
         return _route;
-    }
-
-    private async ValueTask<bool> ReadPrefaceAsync()
-    {
-        var preface = Http2FrameWriter.ClientPreface.Length;
-        while (true)
-        {
-            ReadResult result;
-            try
-            {
-                result = await Input.ReadAsync();
-            }
-            catch (Exception)
-            {
-                return false;
-            }
-
-            var buffer = result.Buffer;
-            if (buffer.Length >= preface)
-            {
-                var matches = IsPreface(buffer.Slice(0, preface));
-                Input.AdvanceTo(matches ? buffer.GetPosition(preface) : buffer.Start);
-                return matches;
-            }
-
-            Input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted || result.IsCanceled)
-            {
-                return false;
-            }
-        }
-    }
-
-    private static bool IsPreface(in ReadOnlySequence<byte> bytes)
-    {
-        Span<byte> copy = stackalloc byte[Http2FrameWriter.ClientPreface.Length];
-        bytes.CopyTo(copy);
-        return copy.SequenceEqual(Http2FrameWriter.ClientPreface);
     }
 
     private void OnTimer()

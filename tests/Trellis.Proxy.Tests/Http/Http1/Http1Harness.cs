@@ -43,7 +43,7 @@ internal sealed class Http1Harness : IAsyncDisposable
 
     public (TestPeer Client, Task Served, ConnectionContext Context) ConnectWithContext()
     {
-        var (proxySide, clientSide) = DuplexPipe.CreatePair();
+        var (proxySide, clientSide) = InlinePipePair.Create();
         var context = new DefaultConnectionContext("client", proxySide, clientSide);
         var connection = new ProxyConnection(context, TrafficDirection.Outbound, Target) { Protocol = DetectedProtocol.Http1 };
         return (new TestPeer(clientSide), Task.Run(() => Forwarder.ServeAsync(connection)), context);

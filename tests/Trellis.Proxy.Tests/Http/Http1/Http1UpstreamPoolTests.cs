@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Time.Testing;
 using Trellis.Proxy.Http.Http1;
+using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Tests.Http.Http1;
 
@@ -11,7 +12,7 @@ public class Http1UpstreamPoolTests
 
     private static (ConnectionContext Connection, DuplexPipe Server) NewConnection()
     {
-        var (proxySide, serverSide) = DuplexPipe.CreatePair();
+        var (proxySide, serverSide) = InlinePipePair.Create();
         return (new DefaultConnectionContext("c", proxySide, serverSide), serverSide);
     }
 

@@ -27,7 +27,7 @@ internal sealed class InMemoryUpstreamConnector : IUpstreamConnector
             throw new UpstreamConnectException(FailWith, endpoint);
         }
 
-        var (proxySide, serverSide) = DuplexPipe.CreatePair();
+        var (proxySide, serverSide) = InlinePipePair.Create();
         var connection = new InMemoryConnection("upstream-" + _connects, proxySide, serverSide);
         Connections.Enqueue(connection);
         _accepted.Writer.TryWrite(new TestPeer(serverSide));

@@ -41,7 +41,7 @@ internal sealed class Http2RelayHarness : IAsyncDisposable
     /// <summary>Opens a client connection and starts serving it; the client has not sent its preface yet.</summary>
     public (Http2TestPeer Client, Task Served) Connect()
     {
-        var (proxySide, clientSide) = DuplexPipe.CreatePair();
+        var (proxySide, clientSide) = InlinePipePair.Create();
         var context = new DefaultConnectionContext("client", proxySide, clientSide);
         var connection = new ProxyConnection(context, TrafficDirection.Outbound, Target) { Protocol = DetectedProtocol.Http2 };
         return (new Http2TestPeer(clientSide), Task.Run(() => Forwarder.ServeAsync(connection)));

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.IO.Pipelines;
 
 namespace Trellis.Proxy.Http.Http2.Frames;
 
@@ -227,6 +228,43 @@ internal static class Http2FrameReader
         }
 
         return payload.Slice(1 + fixedFields, content);
+    }
+
+    /// <summary>
+    /// Reads the client connection preface (RFC 9113 section 3.4) off <paramref name="input"/>:
+    /// true once it has arrived, consumed; false when other bytes came (left unread), the input
+    /// ended first, or reading failed.
+    /// </summary>
+    public static async ValueTask<bool> ReadClientPrefaceAsync(PipeReader input)
+    {
+        var length = Http2FrameWriter.ClientPreface.Length;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync();
+            }
+            catch (Exception)
+            {
+                return false;
+            }
+
+            var buffer = result.Buffer;
+            if (buffer.Length >= length)
+            {
+                Span<byte> scratch = stackalloc byte[Http2FrameWriter.ClientPreface.Length];
+                var matches = Prefix(buffer, scratch).SequenceEqual(Http2FrameWriter.ClientPreface);
+                input.AdvanceTo(matches ? buffer.GetPosition(length) : buffer.Start);
+                return matches;
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                return false;
+            }
+        }
     }
 
     private static byte FirstByte(ReadOnlySequence<byte> payload)

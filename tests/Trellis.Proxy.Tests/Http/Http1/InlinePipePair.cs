@@ -1,8 +1,9 @@
 using System.IO.Pipelines;
+using Trellis.Proxy.Transport;
 
 namespace Trellis.Proxy.Tests.Http.Http1;
 
-internal sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe
+internal static class InlinePipePair
 {
     // Inline continuations, as the proxy's socket transport runs them: a woken reader runs inside
     // the writer's call, which is where re-entrancy bugs show.
@@ -10,7 +11,7 @@ internal sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplex
         readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
 
     /// <summary>Two connected ends: what one writes, the other reads.</summary>
-    public static (DuplexPipe Near, DuplexPipe Far) CreatePair()
+    public static (DuplexPipe Near, DuplexPipe Far) Create()
     {
         var toNear = new Pipe(Inline);
         var toFar = new Pipe(Inline);
