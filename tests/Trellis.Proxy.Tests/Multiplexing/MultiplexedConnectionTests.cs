@@ -210,6 +210,20 @@ public sealed class MultiplexedConnectionTests
     }
 
     [Fact]
+    public async Task Server_WithoutTheClientPreface_EndsTheConnectionWithGoAway()
+    {
+        var (clientContext, serverContext) = PipePair.CreateContexts();
+        var server = MultiplexedConnection.StartServer(serverContext, _ => throw new InvalidOperationException("no stream may be accepted"));
+
+        await clientContext.Transport.Output.WriteAsync("GET / HTTP/1.1\r\nHost: tunnel\r\n\r\n"u8.ToArray());
+
+        var frames = await ReadFramesToEndAsync(clientContext.Transport.Input);
+        var goAway = Assert.Single(frames, frame => frame.Type == 7);
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32BigEndian(goAway.Payload.AsSpan(4))); // PROTOCOL_ERROR
+        await server.Running.WaitAsync(Bound);
+    }
+
+    [Fact]
     public async Task Server_StreamThatIsNotAConnect_IsResetAndTheConnectionLives()
     {
         var (raw, server) = StartRawClient(_ => throw new InvalidOperationException("no stream may be accepted"));
